@@ -1,0 +1,447 @@
+"""Survey designs and the Taylor-linearisation variance engine.
+
+A :class:`Design` holds integer codes for strata and primary sampling units
+(PSUs), the weights, an optional finite-population correction and the
+lonely-PSU rule.  :class:`DomainIndex` pre-computes, once per domain variable,
+the (domain, PSU) cells so that the variance of every estimate in every domain
+is a handful of ``np.bincount`` calls — no Python loop over respondents.
+
+Notes
+-----
+For a linearised estimator with weighted influence values
+:math:`x_i = w_i z_i` the with-replacement, stratified ultimate-cluster
+variance (Lumley 2010, §2.2; Wolter 2007, §6.11) is
+
+.. math::
+
+    \\hat V = \\sum_h (1 - f_h) \\frac{n_h}{n_h - 1}
+              \\sum_{i=1}^{n_h} \\left(t_{hi} - \\bar t_h\\right)^2,
+    \\qquad t_{hi} = \\sum_{k \\in (h,i)} x_k,
+
+with :math:`n_h` the number of PSUs of stratum :math:`h` in the *full*
+design (a domain keeps every PSU; those without domain members have
+:math:`t_{hi} = 0`) and :math:`f_h = n_h / N_h` when an fpc is given.
+Strata with a single PSU follow R's ``options(survey.lonely.psu)``:
+``adjust`` centres the lonely PSU at zero (:math:`(1-f_h) t_{h1}^2`),
+``certainty`` and ``remove`` give it no contribution, ``average`` replaces it
+by the mean contribution of the other strata and ``fail`` raises.
+
+References
+----------
+Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley.
+Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed. Springer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal, get_args
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+LonelyPSU = Literal["adjust", "certainty", "remove", "average", "fail"]
+LONELY_PSU_OPTIONS: tuple[str, ...] = get_args(LonelyPSU)
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+def check_option(name: str, value: object, allowed: Sequence[str]) -> None:
+    """Raise ``ValueError`` naming the bad ``value`` unless it is in ``allowed``."""
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+
+
+def factorize(values: ArrayLike) -> tuple[IntArray, NDArray]:
+    """Integer codes ``0..L-1`` and sorted labels of ``values``."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "iub" and arr.size:
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo >= 0 and hi - lo < 4 * arr.size + 1024:
+            present = np.zeros(hi - lo + 1, dtype=bool)
+            present[arr - lo] = True
+            labels = np.flatnonzero(present) + lo
+            mapping = np.cumsum(present) - 1
+            return mapping[arr - lo].astype(np.int64), labels.astype(arr.dtype)
+    labels, codes = np.unique(arr, return_inverse=True)
+    return codes.astype(np.int64).reshape(-1), labels
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """Linear residualisation of influence values for calibrated weights.
+
+    The calibrated estimator's influence values are :math:`x - Q M B^\\top x`
+    (post-stratification, raking as R's ``rake()``, or GREG as R's
+    ``calibrate()``); ``psu_q`` holds the PSU totals of ``q``.
+    """
+
+    kind: str
+    b: FloatArray
+    q: FloatArray
+    m: FloatArray
+    psu_q: FloatArray
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Design:
+    """A stratified, clustered, with-replacement design (R ``svydesign(nest=TRUE)``).
+
+    Build it with :func:`make_design`; the fields are integer codes.
+    """
+
+    weights: FloatArray
+    stratum: IntArray
+    psu: IntArray
+    psu_stratum: IntArray
+    n_psu: IntArray
+    fpc_factor: FloatArray
+    lonely: LonelyPSU = "adjust"
+    stratum_labels: NDArray = field(default_factory=lambda: np.empty(0))
+    calibration: Calibration | None = None
+
+    @property
+    def n(self) -> int:
+        return int(self.weights.shape[0])
+
+    @property
+    def n_strata(self) -> int:
+        return int(self.n_psu.shape[0])
+
+    @property
+    def n_psus(self) -> int:
+        return int(self.psu_stratum.shape[0])
+
+    @property
+    def df(self) -> int:
+        """Design degrees of freedom: PSUs minus strata."""
+        return self.n_psus - self.n_strata
+
+    def with_weights(self, weights: FloatArray, calibration: Calibration | None) -> Design:
+        """The same design with new (calibrated) weights."""
+        return replace(self, weights=np.asarray(weights, dtype=np.float64),
+                       calibration=calibration)
+
+
+def make_design(
+    n: int | None = None,
+    *,
+    weights: ArrayLike | None = None,
+    strata: ArrayLike | None = None,
+    psu: ArrayLike | None = None,
+    fpc: ArrayLike | None = None,
+    lonely: LonelyPSU = "adjust",
+) -> Design:
+    """Build a :class:`Design` from per-respondent arrays (all optional).
+
+    Parameters
+    ----------
+    n : int, optional
+        Number of respondents; needed only when no array is given.
+    weights : array_like, optional
+        Sampling weights (> 0); default 1.
+    strata : array_like, optional
+        Stratum labels; default one stratum.
+    psu : array_like, optional
+        PSU (cluster) labels, nested within strata as R's ``nest = TRUE``;
+        default every respondent is its own PSU.
+    fpc : array_like, optional
+        Per respondent, the stratum's population number of PSUs (values
+        > 1) or its sampling fraction (all values <= 1), as R's ``fpc``.
+    lonely : {"adjust", "certainty", "remove", "average", "fail"}
+        Treatment of strata with a single PSU (R's ``survey.lonely.psu``).
+
+    Returns
+    -------
+    Design
+
+    Raises
+    ------
+    ValueError
+        Unknown ``lonely``, arrays of different length, weights not finite
+        and positive, an fpc below the sample size, or a single-PSU stratum
+        with ``lonely="fail"``.
+    """
+    check_option("lonely", lonely, LONELY_PSU_OPTIONS)
+    sizes = {len(np.asarray(a)) for a in (weights, strata, psu, fpc) if a is not None}
+    if n is not None:
+        sizes.add(int(n))
+    if len(sizes) != 1:
+        raise ValueError(f"design arrays must have one common length; got lengths {sorted(sizes)}")
+    n_rows = sizes.pop()
+    if weights is None:
+        w = np.ones(n_rows)
+    else:
+        w = np.asarray(weights, dtype=np.float64)
+        bad = ~(np.isfinite(w) & (w > 0))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"weights must be finite and > 0; row {i} has {w[i]!r}")
+    if strata is None:
+        s_code = np.zeros(n_rows, dtype=np.int64)
+        s_labels = np.array(["all"])
+    else:
+        s_code, s_labels = factorize(strata)
+    n_h = int(s_labels.shape[0])
+    if psu is None:
+        p_code = np.arange(n_rows, dtype=np.int64)
+        p_stratum = s_code.copy()
+    else:
+        raw, _ = factorize(psu)
+        p_code, uniq = factorize(s_code * (int(raw.max(initial=0)) + 1) + raw)
+        p_stratum = (uniq // (int(raw.max(initial=0)) + 1)).astype(np.int64)
+    n_psu = np.bincount(p_stratum, minlength=n_h).astype(np.int64)
+    fpc_factor = np.ones(n_h)
+    if fpc is not None:
+        f = np.asarray(fpc, dtype=np.float64)
+        first = np.full(n_h, np.nan)
+        first[s_code[::-1]] = f[::-1]
+        if not np.all(f[:] == first[s_code]):
+            raise ValueError("fpc must be constant within each stratum")
+        pop = first if np.any(first > 1) else n_psu / first
+        if np.any(first > 1) and np.any(first < 1):
+            raise ValueError("fpc must be all population sizes (>= 1) or all fractions (<= 1)")
+        if np.any(pop < n_psu):
+            h = int(np.flatnonzero(pop < n_psu)[0])
+            raise ValueError(f"fpc implies more than 100% sampling in stratum {s_labels[h]!r}")
+        fpc_factor = np.where(np.isinf(pop), 1.0, (pop - n_psu) / pop)
+    if lonely == "fail" and np.any(n_psu == 1):
+        h = int(np.flatnonzero(n_psu == 1)[0])
+        raise ValueError(f"stratum {s_labels[h]!r} has only one PSU (lonely='fail')")
+    return Design(weights=w, stratum=s_code, psu=p_code, psu_stratum=p_stratum,
+                  n_psu=n_psu, fpc_factor=fpc_factor, lonely=lonely,
+                  stratum_labels=s_labels)
+
+
+def conditional_design(weights: ArrayLike | None, centre: ArrayLike) -> Design:
+    """Per-centre conditional design: centre = stratum, respondent = PSU.
+
+    A centre that is one PSU of the survey design has zero ultimate-cluster
+    variance; conditioning on the centre gives the weighted within-centre
+    variance with ``n_c - 1`` degrees of freedom, as
+    ``svydesign(ids = ~1, strata = ~centre, weights = ~weight)`` in R.
+    """
+    return make_design(weights=weights, strata=centre, psu=None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DomainIndex:
+    """(domain, PSU) cells of a design for one domain variable.
+
+    Built by :func:`domain_index`.  ``cell`` maps each row to its cell,
+    ``cell_group`` each cell to its (domain, stratum) group.
+    """
+
+    codes: IntArray
+    labels: NDArray
+    n_domains: int
+    cell: IntArray
+    cell_group: IntArray
+    group_domain: IntArray
+    group_stratum: IntArray
+    group_cells: IntArray
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.cell_group.shape[0])
+
+
+def _compact(key: IntArray, size: int) -> tuple[IntArray, IntArray]:
+    """Codes of ``key`` among its distinct values, and those values, sorted."""
+    if size <= 8 * key.shape[0] + 4096:
+        present = np.zeros(size, dtype=bool)
+        present[key] = True
+        uniq = np.flatnonzero(present)
+        mapping = np.cumsum(present) - 1
+        return mapping[key], uniq
+    uniq, inv = np.unique(key, return_inverse=True)
+    return inv.reshape(-1), uniq
+
+
+def domain_index(design: Design, domains: ArrayLike | None = None) -> DomainIndex:
+    """Pre-compute the cells for estimating in every value of ``domains``.
+
+    ``domains=None`` means the whole sample (one domain labelled ``""``).
+    """
+    if domains is None:
+        codes = np.zeros(design.n, dtype=np.int64)
+        labels = np.array([""])
+    else:
+        codes, labels = factorize(domains)
+        if codes.shape[0] != design.n:
+            raise ValueError(f"domain variable has {codes.shape[0]} rows; design has {design.n}")
+    n_dom = int(labels.shape[0])
+    p = design.n_psus
+    cell, uniq = _compact(codes * p + design.psu, n_dom * p)
+    cell_dom = uniq // p
+    cell_str = design.psu_stratum[uniq % p]
+    h = design.n_strata
+    cell_group, guniq = _compact(cell_dom * h + cell_str, n_dom * h)
+    return DomainIndex(
+        codes=codes, labels=labels, n_domains=n_dom, cell=cell.astype(np.int64),
+        cell_group=cell_group.astype(np.int64), group_domain=(guniq // h).astype(np.int64),
+        group_stratum=(guniq % h).astype(np.int64),
+        group_cells=np.bincount(cell_group, minlength=guniq.shape[0]).astype(np.int64))
+
+
+def _scaled_ss(
+    design: Design, totals: FloatArray, member: IntArray, grp_stratum: IntArray,
+    grp_members: IntArray, grp_present: NDArray[np.bool_] | None,
+) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Per group (domain × stratum): scaled centred sum of squares of PSU totals.
+
+    ``totals`` is (cells, K); absent PSUs of the stratum count as zeros.
+    Returns the contributions (groups, K) and a mask of groups that are
+    lonely strata under ``average`` (to be replaced by the mean).
+    """
+    g = grp_stratum.shape[0]
+    k = totals.shape[1]
+    nh = design.n_psu[grp_stratum].astype(np.float64)
+    s1 = np.empty((g, k))
+    for j in range(k):
+        s1[:, j] = np.bincount(member, weights=totals[:, j], minlength=g)
+    mean = s1 / nh[:, None]
+    ss = np.empty((g, k))
+    for j in range(k):
+        dev = totals[:, j] - mean[member, j]
+        ss[:, j] = np.bincount(member, weights=dev * dev, minlength=g)
+    ss += (nh - grp_members)[:, None] * mean * mean
+    f = design.fpc_factor[grp_stratum]
+    lonely = nh == 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(lonely, f, f * nh / (nh - 1.0))
+    scale = np.where(f < 1e-7, 0.0, scale)
+    na = np.zeros(g, dtype=bool)
+    if lonely.any():
+        if design.lonely == "adjust":
+            ss[lonely] = s1[lonely] ** 2
+        else:
+            ss[lonely] = 0.0
+            if design.lonely == "average":
+                na = lonely.copy() if grp_present is None else lonely & grp_present
+    return scale[:, None] * ss, na
+
+
+def _domain_sum(values: FloatArray, dom: IntArray, n_dom: int) -> FloatArray:
+    out = np.empty((n_dom, values.shape[1]))
+    for j in range(values.shape[1]):
+        out[:, j] = np.bincount(dom, weights=values[:, j], minlength=n_dom)
+    return out
+
+
+def _average_rescale(
+    var: FloatArray, na: NDArray[np.bool_], present: NDArray[np.bool_],
+    grp_domain: IntArray, n_dom: int,
+) -> FloatArray:
+    n_strat = np.bincount(grp_domain, weights=present, minlength=n_dom)
+    n_na = np.bincount(grp_domain, weights=na, minlength=n_dom)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(n_na > 0, n_strat / (n_strat - n_na), 1.0)
+    return var * factor[:, None]
+
+
+def linearised_variance(
+    design: Design, index: DomainIndex, x: FloatArray,
+    present: NDArray[np.bool_] | None = None,
+) -> FloatArray:
+    """Design variance of the domain totals of ``x`` (weighted influence values).
+
+    Parameters
+    ----------
+    design : Design
+    index : DomainIndex
+    x : ndarray, shape (n,) or (n, K)
+        :math:`w_i z_i`; rows outside a domain must be 0 for that domain's
+        estimator — here each row belongs to the domain ``index.codes[i]``.
+    present : ndarray of bool, shape (n,), optional
+        Rows that are in the (physically subset) domain design; decides which
+        strata count for ``lonely="average"`` (R's ``nstrat``).
+
+    Returns
+    -------
+    ndarray, shape (D,) or (D, K)
+    """
+    x2 = x.reshape(x.shape[0], -1)
+    if design.calibration is not None:
+        out = _calibrated_variance(design, index, x2)
+    else:
+        nc = index.n_cells
+        t = np.empty((nc, x2.shape[1]))
+        for j in range(x2.shape[1]):
+            t[:, j] = np.bincount(index.cell, weights=x2[:, j], minlength=nc)
+        contrib, na = _scaled_ss(design, t, index.cell_group, index.group_stratum,
+                                 index.group_cells, None)
+        if na.any():
+            if present is None:
+                gp = np.ones(index.group_domain.shape[0], dtype=bool)
+            else:
+                cp = np.bincount(index.cell, weights=present, minlength=nc) > 0
+                gp = np.bincount(index.cell_group, weights=cp,
+                                 minlength=index.group_domain.shape[0]) > 0
+            na &= gp
+            contrib[na] = 0.0
+            out = _domain_sum(contrib, index.group_domain, index.n_domains)
+            out = _average_rescale(out, na, gp, index.group_domain, index.n_domains)
+        else:
+            out = _domain_sum(contrib, index.group_domain, index.n_domains)
+    return out.reshape(-1) if x.ndim == 1 else out
+
+
+def _calibrated_variance(design: Design, index: DomainIndex, x: FloatArray) -> FloatArray:
+    """Variance after residualising on the calibration (dense over PSUs)."""
+    cal = design.calibration
+    assert cal is not None  # noqa: S101 - guarded by the caller
+    n_dom, k = index.n_domains, x.shape[1]
+    n_l = cal.b.shape[1]
+    p = design.n_psus
+    if n_dom == 1:
+        s = (cal.b.T @ x)[None]
+    else:
+        key = (index.codes[:, None] * n_l + np.arange(n_l)).ravel()
+        s = np.empty((n_dom, n_l, k))
+        for j in range(k):
+            s[:, :, j] = np.bincount(key, weights=(cal.b * x[:, j:j + 1]).ravel(),
+                                     minlength=n_dom * n_l).reshape(n_dom, n_l)
+    out = np.empty((n_dom, k))
+    dpsu = index.codes * p + design.psu
+    for d in range(n_dom):
+        if n_dom == 1:
+            t = np.empty((p, k))
+            for j in range(k):
+                t[:, j] = np.bincount(design.psu, weights=x[:, j], minlength=p)
+        else:
+            rows = index.codes == d
+            t = np.empty((p, k))
+            for j in range(k):
+                t[:, j] = np.bincount(dpsu[rows] - d * p, weights=x[rows, j], minlength=p)
+        t -= cal.psu_q @ (cal.m @ s[d])
+        contrib, na = _scaled_ss(design, t, design.psu_stratum, np.arange(design.n_strata),
+                                 design.n_psu, None)
+        contrib[na] = 0.0
+        v = contrib.sum(axis=0)
+        if na.any():
+            v = v * design.n_strata / (design.n_strata - na.sum())
+        out[d] = v
+    return out
+
+
+def domain_df(
+    design: Design, index: DomainIndex, present: NDArray[np.bool_] | None = None,
+) -> IntArray:
+    """Degrees of freedom per domain: PSUs with members minus strata with members.
+
+    As R's ``degf()`` of the subset design (rows with non-zero weight).
+    """
+    nc = index.n_cells
+    if present is None:
+        cp = np.ones(nc, dtype=bool)
+    else:
+        cp = np.bincount(index.cell, weights=present, minlength=nc) > 0
+    ng = index.group_domain.shape[0]
+    gp = np.bincount(index.cell_group, weights=cp, minlength=ng) > 0
+    cell_domain = index.group_domain[index.cell_group]
+    n_cells = np.bincount(cell_domain, weights=cp, minlength=index.n_domains)
+    n_groups = np.bincount(index.group_domain, weights=gp, minlength=index.n_domains)
+    return (n_cells - n_groups).astype(np.int64)

@@ -1,0 +1,141 @@
+"""hailong: continuous SIPAS-style citizen satisfaction measurement."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, g, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .config import load_config
+from .extensions import babel, csrf, db, limiter, login, migrate
+from .i18n import HailongDomain, Languages, select_format_locale
+from .questionnaires import QuestionnaireRegistry
+
+__all__ = ["create_app", "registry"]
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Application factory: defaults, then ``HAILONG_*`` variables, then ``config``."""
+    app = Flask(__name__)
+    settings = load_config(config)
+    app.config.update(settings)
+    _configure_database(app)
+    _configure_i18n(app)
+    _configure_questionnaires(app)
+    _configure_security(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    return app
+
+
+def registry() -> QuestionnaireRegistry:
+    """The questionnaires loaded by the current app."""
+    return current_app.extensions["hailong_questionnaires"]
+
+
+def _configure_database(app: Flask) -> None:
+    url = app.config["DATABASE_URL"]
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if url.startswith("sqlite"):
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+        if url.startswith("sqlite:///") and ":memory:" not in url:
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    else:
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"),
+                     render_as_batch=True)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite: foreign keys on, WAL journal so readers never block the kiosk."""
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _configure_i18n(app: Flask) -> None:
+    translations = Path(app.config["TRANSLATIONS_DIR"])
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(translations.resolve())
+    app.config["BABEL_DEFAULT_LOCALE"] = "vi"
+    app.config["BABEL_DEFAULT_TIMEZONE"] = "Asia/Ho_Chi_Minh"
+    app.extensions["hailong_languages"] = Languages(
+        translations, app.config["KIOSK_LANGUAGE_COVERAGE"]
+    )
+    babel.init_app(app, locale_selector=select_format_locale)
+    babel.domain_instance = HailongDomain()
+
+    @app.before_request
+    def _choose_language() -> None:
+        languages = app.extensions["hailong_languages"]
+        wanted = (request.view_args or {}).get("lang") or request.args.get("lang")
+        if wanted not in languages.codes:
+            wanted = request.accept_languages.best_match(
+                sorted(languages.codes), default="vi"
+            )
+        g.language = wanted
+
+
+def _configure_questionnaires(app: Flask) -> None:
+    app.extensions["hailong_questionnaires"] = QuestionnaireRegistry.load(
+        Path(app.config["FORMS_DIR"])
+    )
+
+
+@limiter.request_filter
+def _exempt_kiosks() -> bool:
+    """Kiosks behind a centre's single address may be whitelisted."""
+    return request.remote_addr in current_app.config["RATE_LIMIT_EXEMPT"]
+
+
+def _configure_security(app: Flask) -> None:
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    csrf.init_app(app)
+    login.init_app(app)
+    from . import auth  # noqa: F401 -- registers the user loader
+    limiter.init_app(app)
+
+    @app.after_request
+    def _headers(response: Any) -> Any:
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .api.routes import bp as api_bp
+    from .kiosk.routes import bp as kiosk_bp
+    from .main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(kiosk_bp)
+    app.register_blueprint(api_bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from .cli import register
+
+    register(app)
+
+

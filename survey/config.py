@@ -1,0 +1,83 @@
+"""Configuration: defaults, then ``HAILONG_*`` environment variables, then a test mapping."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+DEFAULTS: dict[str, Any] = {
+    # Embedded default: one SQLite file, WAL mode (see survey.db_setup).
+    "DATABASE_URL": f"sqlite:///{INSTANCE_DIR / 'hailong.db'}",
+    "SECRET_KEY": None,
+    "FORMS_DIR": str(PROJECT_ROOT / "forms"),
+    "TRANSLATIONS_DIR": str(PROJECT_ROOT / "translations"),
+    "DEFAULT_LOCALE": "vi",
+    # A language is offered on the kiosk only when its catalog covers this
+    # share of the strings the kiosk shows (DOMAIN.md: never a half language).
+    "KIOSK_LANGUAGE_COVERAGE": 0.95,
+    "KIOSK_THANKS_SECONDS": 8,
+    "KIOSK_IDLE_SECONDS": 90,
+    "MAX_COMMENT_LENGTH": 2000,
+    # Refuse bodies larger than this before parsing them.
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "SUBMIT_RATE_LIMIT": "30/minute",
+    # Client addresses (kiosks behind a centre's NAT) exempt from the limit.
+    "RATE_LIMIT_EXEMPT": [],
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "MIN_REPORTABLE_N": 30,
+    "TRUST_PROXY": False,
+}
+
+#: Keys whose environment values are parsed as JSON (numbers, lists, booleans).
+_TYPED = {k for k, v in DEFAULTS.items() if not isinstance(v, str) and v is not None}
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed."""
+
+
+def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    config = dict(DEFAULTS)
+    for key in DEFAULTS:
+        raw = os.environ.get(f"HAILONG_{key}")
+        if raw is None:
+            continue
+        if key in _TYPED:
+            try:
+                config[key] = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"HAILONG_{key}={raw!r} is not valid JSON: {exc}") from exc
+        else:
+            config[key] = raw
+    config.update(overrides or {})
+    if not config["SECRET_KEY"]:
+        config["SECRET_KEY"] = _instance_secret()
+    if not str(config["DATABASE_URL"]).startswith(("sqlite", "postgresql")):
+        raise ConfigError("HAILONG_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+    for key in ("FORMS_DIR", "TRANSLATIONS_DIR"):
+        if not Path(config[key]).is_dir():
+            raise ConfigError(f"{key} {config[key]!r} is not a directory")
+    if config["DATABASE_URL"].startswith("postgresql://"):
+        # psycopg 3 is the maintained driver; accept the plain URL people write.
+        config["DATABASE_URL"] = "postgresql+psycopg://" + config["DATABASE_URL"][13:]
+    return config
+
+
+def _instance_secret() -> str:
+    """A random key kept in ``instance/`` so sessions survive restarts of a demo.
+
+    Production sets ``HAILONG_SECRET_KEY`` from its secret store instead.
+    """
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32), encoding="ascii")
+        path.chmod(0o600)
+    return path.read_text(encoding="ascii").strip()

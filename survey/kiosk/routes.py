@@ -1,0 +1,122 @@
+"""The citizen's kiosk: choose a language, rate today's service, thank you.
+
+No login: kiosks are public. State lives in the page only (never in the
+session), so the next citizen never sees the previous one's answers.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from .. import registry
+from ..extensions import db, limiter
+from ..i18n import languages
+from ..models import CHANNELS, Centre, utcnow
+from ..questionnaires import Questionnaire
+from ..submissions import SubmissionInvalid, store, validate
+from .forms import build_form, form_payload
+
+bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates")
+
+
+def _centre(code: str) -> tuple[Centre, Questionnaire]:
+    centre = db.session.scalar(select(Centre).where(Centre.code == code, Centre.active))
+    if centre is None:
+        abort(404)
+    questionnaire = registry().get(centre.questionnaire_id, centre.questionnaire_version)
+    if questionnaire is None:
+        abort(500, description=f"centre {code} uses an unknown questionnaire")
+    return centre, questionnaire
+
+
+def _channel() -> str:
+    channel = request.args.get("channel", "kiosk")
+    return channel if channel in CHANNELS and channel != "paper" else "kiosk"
+
+
+def _no_store(body: str, status: int = 200) -> WerkzeugResponse:
+    """Kiosk pages must never come back from a cache with someone's answers."""
+    response = make_response(body, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/")
+def centres() -> str:
+    rows = db.session.scalars(select(Centre).where(Centre.active).order_by(Centre.name)).all()
+    return render_template("kiosk/centres.html", centres=rows)
+
+
+@bp.get("/<code>")
+def start(code: str) -> WerkzeugResponse | str:
+    centre, _questionnaire = _centre(code)
+    offered = languages().kiosk()
+    if len(offered) == 1:
+        return redirect(url_for(".form", code=code, lang=offered[0].code, channel=_channel()))
+    return render_template("kiosk/start.html", centre=centre, offered=offered,
+                           channel=_channel())
+
+
+def _submit_limit() -> str:
+    return current_app.config["SUBMIT_RATE_LIMIT"]
+
+
+@bp.route("/<code>/<lang>", methods=["GET", "POST"])
+@limiter.limit(_submit_limit, methods=["POST"])
+def form(code: str, lang: str) -> WerkzeugResponse:
+    centre, questionnaire = _centre(code)
+    offered = {language.code for language in languages().kiosk()}
+    if lang not in offered:
+        return redirect(url_for(".start", code=code))
+    form_class = build_form(questionnaire)
+    form = form_class()
+    errors: list[str] = []
+    if request.method == "GET":
+        form.submission_id.data = str(uuid.uuid4())
+        form.started_at.data = utcnow().isoformat(timespec="seconds")
+        form.channel.data = _channel()
+    elif form.validate_on_submit():
+        try:
+            submission = validate(form_payload(form, questionnaire, code, lang),
+                                  languages=languages().codes)
+        except SubmissionInvalid as exc:
+            errors = [error.message for error in exc.errors]
+        else:
+            _response, _created = store(submission)
+            db.session.commit()
+            return redirect(url_for(".thanks", code=code, lang=lang, channel=form.channel.data))
+    else:
+        errors = [message for messages in form.errors.values() for message in messages]
+        if "csrf_token" in form.errors:
+            # A kiosk page left open past the token's life: start again, nothing saved.
+            flash(_("This page had expired, so nothing was saved. Please rate again."))
+            return redirect(url_for(".form", code=code, lang=lang, channel=_channel()))
+    status = 400 if errors else 200
+    return _no_store(render_template(
+        "kiosk/form.html", centre=centre, questionnaire=questionnaire, form=form,
+        errors=errors, lang=lang, idle_seconds=current_app.config["KIOSK_IDLE_SECONDS"],
+    ), status)
+
+
+@bp.get("/<code>/<lang>/thanks")
+def thanks(code: str, lang: str) -> WerkzeugResponse:
+    centre, _questionnaire = _centre(code)
+    return _no_store(render_template(
+        "kiosk/thanks.html", centre=centre, lang=lang, channel=_channel(),
+        seconds=current_app.config["KIOSK_THANKS_SECONDS"],
+    ))
