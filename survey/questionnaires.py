@@ -234,7 +234,8 @@ def load_scales(path: Path) -> dict[str, Scale]:
             if not isinstance(value, int) or isinstance(value, bool):
                 raise reader.fail(f"scale {code} point {i + 1}: 'value' must be an integer")
             points.append(
-                ScalePoint(value, reader.text(point, "text", f"scale {code}"), point.get("icon", ""))
+                ScalePoint(value, reader.text(point, "text", f"scale {code}"),
+                           point.get("icon", ""))
             )
         if len(points) < 2:
             raise reader.fail(f"scale {code}: needs at least two points")
@@ -356,7 +357,9 @@ def load_questionnaire(path: Path, scales: Mapping[str, Scale]) -> Questionnaire
             return None
         given = table.get("weights")
         if not isinstance(given, dict) or set(given) != set(children):
-            raise r.fail(f"{where}: rule 'weighted' needs 'weights' for exactly {list(children)}")
+            raise r.fail(
+                f"{where}: rule 'weighted' needs 'weights' for exactly {list(children)}"
+            )
         if not all(isinstance(w, int | float) and w >= 0 for w in given.values()):
             raise r.fail(f"{where}: weights must be non-negative numbers")
         return {k: float(v) for k, v in given.items()}

@@ -197,9 +197,8 @@ def validate(payload: Mapping[str, Any], *, languages: frozenset[str]) -> Submis
             elif comment and len(comment) > limit:
                 errors.append(FieldError("comment", _("At most %(max)d characters.", max=limit)))
 
-    if errors:
+    if errors or submission_id is None or centre is None or questionnaire is None:
         raise SubmissionInvalid(errors)
-    assert submission_id and centre and questionnaire  # noqa: S101 -- implied by no errors
     return Submission(
         submission_id=submission_id, centre=centre, questionnaire=questionnaire,
         language=language, channel=channel, started_at=started_at, submitted_at=submitted_at,
