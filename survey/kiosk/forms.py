@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from wtforms import Field, HiddenField, RadioField, TextAreaField
+from wtforms import Field, HiddenField, RadioField, SelectChoice, TextAreaField
 from wtforms.validators import Length, Optional
 
 from ..i18n import current_language
@@ -43,13 +43,13 @@ FieldFactory = Callable[[Any, Questionnaire], Field]
 
 
 def _rating_field(item: RatingItem, questionnaire: Questionnaire) -> Field:
-    choices = [(str(p.value), _(p.text)) for p in questionnaire.scale.points]
-    choices.append((NO_ANSWER, _(questionnaire.scale.missing)))
+    choices = [SelectChoice(str(p.value), _(p.text)) for p in questionnaire.scale.points]
+    choices.append(SelectChoice(NO_ANSWER, _(questionnaire.scale.missing)))
     return RadioField(_(item.text), choices=choices, validators=[Optional()])
 
 
 def _choice_field(item: ChoiceItem, questionnaire: Questionnaire) -> Field:  # noqa: ARG001
-    return RadioField(_(item.text), choices=[(o.code, _(o.text)) for o in item.options],
+    return RadioField(_(item.text), choices=[SelectChoice(o.code, _(o.text)) for o in item.options],
                       validators=[Optional()])
 
 
