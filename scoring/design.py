@@ -392,7 +392,8 @@ def linearised_variance(
 def _calibrated_variance(design: Design, index: DomainIndex, x: FloatArray) -> FloatArray:
     """Variance after residualising on the calibration (dense over PSUs)."""
     cal = design.calibration
-    assert cal is not None  # noqa: S101 - guarded by the caller
+    if cal is None:
+        raise ValueError("design has no calibration")
     n_dom, k = index.n_domains, x.shape[1]
     n_l = cal.b.shape[1]
     p = design.n_psus

@@ -16,7 +16,8 @@ degrees of freedom :math:`d`, :math:`t = t_{1-\\alpha/2,\\,d}`:
 ``asin``: :math:`\\sin^2(\\arcsin\\sqrt{\\hat p} \\pm t\\sqrt v / (2\\sqrt{\\hat p(1-\\hat p)}))`.
 ``beta`` (Korn & Graubard 1998): with
 :math:`n^* = \\frac{\\hat p(1-\\hat p)}{v}\\big(t_{\\alpha/2,\\,n-1}/t_{\\alpha/2,\\,d}\\big)^2`,
-:math:`[B^{-1}_{\\alpha/2}(n^*\\hat p,\\ n^*(1-\\hat p)+1),\\ B^{-1}_{1-\\alpha/2}(n^*\\hat p+1,\\ n^*(1-\\hat p))]`.
+:math:`[B^{-1}_{\\alpha/2}(n^*\\hat p,\\ n^*(1-\\hat p)+1),\\
+B^{-1}_{1-\\alpha/2}(n^*\\hat p+1,\\ n^*(1-\\hat p))]`.
 ``wilson``: the Wilson score interval on the effective sample size
 :math:`n^* = \\hat p(1-\\hat p)/v` with :math:`z` replaced by :math:`t`.
 
