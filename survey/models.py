@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    JSON,
     SmallInteger,
     String,
     Text,
@@ -199,3 +200,33 @@ class User(db.Model):
 
     def get_id(self) -> str:
         return str(self.id)
+
+
+class AuditLog(db.Model):
+    """Who did what to the published numbers, when, and with which settings.
+
+    Exports, frame-count imports (with every replaced month's old and new
+    count) and paper-survey imports are logged here.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    #: Username, or "cli:<os user>" for the command line.
+    actor: Mapped[str] = mapped_column(String(128))
+    #: e.g. "export", "frame.import", "paper.import".
+    action: Mapped[str] = mapped_column(String(64))
+    #: Settings and outcome, enough to reproduce an export.
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class WeightingSettings(db.Model):
+    """An analyst's weighting settings for one survey year (see survey.export.settings)."""
+
+    __tablename__ = "weighting_settings"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    settings: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(128))
