@@ -314,7 +314,7 @@ def submit_payload(app: Flask) -> Callable[..., dict[str, Any]]:
     given; a key set to ``...`` (Ellipsis) is removed from the payload.
     """
 
-    def build(centre: Centre | str = "THU", **overrides: Any) -> dict[str, Any]:
+    def build(centre: Centre | str = "THU", /, **overrides: Any) -> dict[str, Any]:
         with _app_context(app):
             row = _centre_row(centre)
             questionnaire = registry().get(row.questionnaire_id, row.questionnaire_version)
