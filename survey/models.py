@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     JSON,
+    LargeBinary,
     SmallInteger,
     String,
     Text,
@@ -230,3 +231,27 @@ class WeightingSettings(db.Model):
     settings: Mapped[dict] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     updated_by: Mapped[str] = mapped_column(String(128))
+
+
+class DayRatings(db.Model):
+    """Cache of one finished local day's ratings at a centre, packed for the dashboard.
+
+    ``ratings`` holds ``n`` rows of ``len(item_codes)`` unsigned bytes
+    (row-major), 1..5 or 0 for no answer: each row is one respondent (a PSU).
+    ``n`` and ``max_response_id`` let the dashboard notice late (offline)
+    ratings for a cached day and rebuild it. Rebuilt from ``answer`` at will.
+    """
+
+    __tablename__ = "day_ratings"
+
+    centre_id: Mapped[int] = mapped_column(
+        ForeignKey("centre.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: Local date (Asia/Ho_Chi_Minh) of submission.
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    max_response_id: Mapped[int] = mapped_column(Integer, default=0)
+    #: Comma-separated item codes: the columns of ``ratings``.
+    item_codes: Mapped[str] = mapped_column(Text, default="")
+    ratings: Mapped[bytes] = mapped_column(LargeBinary)
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
