@@ -17,6 +17,7 @@ Fixtures for other test modules (names are stable):
 ``runner``          a Click runner for the ``hailong`` command (``runner.invoke(args=[...])``)
 ``csrf_token``      ``csrf_token(url)``: the CSRF token of the form served at ``url``
 ``form_fields``     ``form_fields(url)``: every hidden input of the form served at ``url``
+                    (pass a second argument to read it with another test client)
 ``make_unit``, ``make_centre``, ``make_response``: factories that commit
 ``submit_payload``  a valid ``POST /api/v1/responses`` body, with overrides
 ``row_counts``      ``row_counts()``: ``{table: rows}`` for every table
@@ -199,11 +200,12 @@ def _inputs(html: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def form_fields(client: Any) -> Callable[[str], dict[str, str]]:
-    """``form_fields(url)``: GET ``url`` and return its hidden inputs (csrf_token included)."""
+def form_fields(client: Any) -> Callable[..., dict[str, str]]:
+    """``form_fields(url, client=None)``: GET ``url`` and return its hidden inputs
+    (csrf_token included), by default with the ``client`` fixture's session."""
 
-    def read(url: str) -> dict[str, str]:
-        page = client.get(url)
+    def read(url: str, client_: Any = None) -> dict[str, str]:
+        page = (client_ or client).get(url)
         assert page.status_code == 200, f"GET {url} answered {page.status_code}"
         return _inputs(page.get_data(as_text=True))
 
@@ -211,11 +213,11 @@ def form_fields(client: Any) -> Callable[[str], dict[str, str]]:
 
 
 @pytest.fixture
-def csrf_token(form_fields: Callable[[str], dict[str, str]]) -> Callable[[str], str]:
-    """``csrf_token(url)``: the CSRF token of the form at ``url`` (same client session)."""
+def csrf_token(form_fields: Callable[..., dict[str, str]]) -> Callable[..., str]:
+    """``csrf_token(url, client=None)``: the CSRF token of the form at ``url``."""
 
-    def token(url: str) -> str:
-        fields = form_fields(url)
+    def token(url: str, client_: Any = None) -> str:
+        fields = form_fields(url, client_)
         assert "csrf_token" in fields, f"no csrf_token in the form at {url}"
         return fields["csrf_token"]
 
