@@ -7,19 +7,20 @@ import uuid
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
-    JSON,
     LargeBinary,
     SmallInteger,
     String,
     Text,
     TypeDecorator,
     Uuid,
+    false,
     func,
 )
 from sqlalchemy.engine import Dialect
@@ -114,6 +115,7 @@ class Response(db.Model):
     __table_args__ = (
         CheckConstraint(f"channel IN {CHANNELS!r}", name="channel"),
         Index("ix_response_centre_submitted", "centre_id", "submitted_at"),
+        Index("ix_response_device_submitted", "device_key", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -134,6 +136,14 @@ class Response(db.Model):
     ethnic_group: Mapped[str | None] = mapped_column(String(32))
     #: Free text as typed (NFC); always escaped when shown.
     comment: Mapped[str | None] = mapped_column(Text)
+    #: Keyed hash of the submitting device (kiosk id or client address), never
+    #: the address itself; only used to recognise bursts from one device.
+    device_key: Mapped[str | None] = mapped_column(String(32))
+    #: Why this rating looks suspicious (e.g. "burst"); NULL when it does not.
+    #: A flag never removes a rating from the indices by itself.
+    integrity_flag: Mapped[str | None] = mapped_column(String(16))
+    #: Left out of every index by an analyst's logged decision (survey.integrity).
+    excluded: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     centre: Mapped[Centre] = relationship()
     answers: Mapped[list[Answer]] = relationship(
@@ -231,6 +241,28 @@ class WeightingSettings(db.Model):
     settings: Mapped[dict] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     updated_by: Mapped[str] = mapped_column(String(128))
+
+
+class KioskHeartbeat(db.Model):
+    """The last sign of life of one kiosk: when it last reached the server and
+    how many ratings it still holds in its offline queue."""
+
+    __tablename__ = "kiosk_heartbeat"
+    __table_args__ = (CheckConstraint("queued >= 0", name="queued_non_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Random id the kiosk's browser generated once and keeps (not a person).
+    kiosk_id: Mapped[str] = mapped_column(String(64), unique=True)
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centre.id", ondelete="CASCADE"),
+                                           index=True)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When the kiosk's queue was last acknowledged empty by the server.
+    last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Ratings waiting in the kiosk's queue at its last heartbeat.
+    queued: Mapped[int] = mapped_column(Integer, default=0)
+
+    centre: Mapped[Centre] = relationship()
 
 
 class DayRatings(db.Model):
