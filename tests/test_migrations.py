@@ -105,3 +105,35 @@ def test_migrated_database_takes_a_submission(
         "language": "vi", "channel": "web", "answers": {"overall": 5},
     })
     assert answer.status_code == 201, answer.get_json()
+
+
+def test_demo_creates_centres_and_ratings_once(
+    runner: FlaskCliRunner, row_counts: Any,
+) -> None:
+    from survey.demo import DEMO_CENTRES
+
+    first = runner.invoke(args=["demo", "--responses", "40", "--year", "2025"])
+    assert first.exit_code == 0, first.output
+    counts = row_counts()
+    assert counts["centre"] == len(DEMO_CENTRES)
+    assert counts["response"] > 0
+    assert counts["answer"] > counts["response"]
+    again = runner.invoke(args=["demo", "--responses", "40", "--year", "2025"])
+    assert again.exit_code == 0, again.output
+    assert row_counts() == counts
+
+
+def test_demo_ratings_are_plausible(app: Flask, runner: FlaskCliRunner) -> None:
+    from survey.models import Answer, Centre, Response
+
+    assert runner.invoke(args=["demo", "--responses", "60", "--year", "2025"]).exit_code == 0
+    with app.app_context():
+        names = db.session.scalars(sa.select(Centre.name)).all()
+        assert any("Đ" in name or "ờ" in name or "ồ" in name for name in names)
+        low, high = db.session.execute(sa.select(sa.func.min(Answer.value),
+                                                 sa.func.max(Answer.value))).one()
+        assert 1 <= low < high <= 5
+        first, last = db.session.execute(sa.select(sa.func.min(Response.submitted_at),
+                                                   sa.func.max(Response.submitted_at))).one()
+        assert first.year == last.year == 2025
+        assert first.utcoffset() is not None
