@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from .config import load_config
 from .extensions import babel, csrf, db, limiter, login, migrate
-from .i18n import HailongDomain, Languages, select_format_locale
+from .i18n import HailongDomain, Languages, select_format_locale, text_language
 from .questionnaires import QuestionnaireRegistry
 
 __all__ = ["create_app", "registry"]
@@ -75,6 +75,8 @@ def _configure_i18n(app: Flask) -> None:
     )
     babel.init_app(app, locale_selector=select_format_locale)
     babel.domain_instance = HailongDomain()
+    # Templates mark text shown in the Vietnamese fallback: lang="{{ text_language(msgid) }}".
+    app.jinja_env.globals["text_language"] = text_language
 
     @app.before_request
     def _choose_language() -> None:

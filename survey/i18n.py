@@ -1,29 +1,68 @@
 """Languages: which catalogs exist, how complete they are, and how a request
 gets its translations.
 
-Vietnamese is the source and the fallback. A language unknown to CLDR (Dao
-``ium``, Tày ``tyz``, Nùng ``nut``) is added as data alone: a catalog plus a
-``language.toml`` giving its name in that language; its numbers and dates
-are formatted as Vietnamese.
+Vietnamese is the source and the fallback: a string missing from a catalog
+shows in Vietnamese, never as the English msgid, and :func:`text_language`
+tells a template which language a text is really in so it can mark it
+(``lang="vi"``). A language is offered on the kiosk only when its catalog
+covers the share ``KIOSK_LANGUAGE_COVERAGE`` of the strings the kiosk shows
+(:data:`KIOSK_SOURCES`), measured against the Vietnamese catalog, which holds
+every msgid of ``messages.pot``.
+
+A language unknown to CLDR (Dao ``ium``, Tày ``tyz``, Nùng ``nut``) is added
+as data alone: ``translations/<code>/LC_MESSAGES/messages.po`` plus
+``translations/<code>/language.toml`` with ``name = "<its name in itself>"``;
+its numbers and dates are formatted as Vietnamese.
 """
 
 from __future__ import annotations
 
 import io
 import tomllib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import flask_babel
 from babel import Locale, UnknownLocaleError
+from babel.messages.catalog import Catalog, Message
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
-from flask import current_app, g, has_request_context
+from flask import current_app, g, has_app_context
 from flask_babel import Domain
 
 SOURCE_LANGUAGE = "vi"
-#: Catalog entries whose source locations are shown on the kiosk.
-_KIOSK_SOURCES = ("kiosk/", "forms/", "survey/submissions.py", "survey/wtforms_messages.py")
+#: Source locations (as written in the catalogs) of the strings the kiosk
+#: shows: its templates and views, the shared layout, the questionnaire texts,
+#: and the validation messages a submission can get.
+KIOSK_SOURCES = (
+    "survey/kiosk/",
+    "survey/templates/",
+    "forms/",
+    "survey/submissions.py",
+    "survey/wtforms_messages.py",
+)
+
+
+def message_key(message: Message) -> str:
+    """The msgid gettext looks up (the singular one for plural entries)."""
+    return message.id[0] if isinstance(message.id, tuple) else message.id
+
+
+def is_translated(message: Message) -> bool:
+    """Whether an entry has a usable translation: every form filled, not fuzzy."""
+    strings = message.string if isinstance(message.string, tuple) else (message.string,)
+    return bool(message.id) and not message.fuzzy and all(strings)
+
+
+def kiosk_keys(catalog: Iterable[Message]) -> frozenset[str]:
+    """The msgids of a catalog (or template) that the kiosk shows."""
+    return frozenset(
+        message_key(m) for m in catalog
+        if m.id and any(location.startswith(KIOSK_SOURCES) for location, _line in m.locations)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +70,13 @@ class Language:
     code: str
     #: The language's name in itself (endonym), shown on the language chooser.
     name: str
-    #: Locale used for number and date formats.
+    #: CLDR locale used for number and date formats (Vietnamese when CLDR
+    #: does not know the language).
     format_locale: str
-    #: Share of kiosk strings translated (0..1).
+    #: Share of the kiosk's strings this catalog translates (0..1).
     kiosk_coverage: float
+    #: msgids this catalog translates itself (the rest fall back to Vietnamese).
+    translated: frozenset[str]
     translations: NullTranslations
 
 
@@ -45,35 +87,49 @@ def _cldr(code: str) -> Locale | None:
         return None
 
 
-def _load_language(directory: Path) -> Language:
-    code = directory.name
-    po_path = directory / "LC_MESSAGES" / "messages.po"
+def _read_catalog(po_path: Path) -> Catalog:
     with po_path.open("rb") as fp:
-        catalog = read_po(fp, locale=None)
-    kiosk = [m for m in catalog if m.id and any(
-        loc.startswith(_KIOSK_SOURCES) or f"/{_KIOSK_SOURCES[0]}" in loc
-        for loc, _ in m.locations
-    )]
-    done = [m for m in kiosk if m.string and not m.fuzzy and (
-        all(m.string) if isinstance(m.string, tuple) else True)]
-    coverage = len(done) / len(kiosk) if kiosk else 0.0
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog, use_fuzzy=False)
-    buffer.seek(0)
-    translations = Translations(fp=buffer)
+        return read_po(fp)
 
+
+def _translations(catalog: Catalog) -> Translations:
+    """Compile a catalog in memory, leaving out untranslated and fuzzy entries."""
+    usable = Catalog(locale=None, fuzzy=False)
+    usable.mime_headers = catalog.mime_headers
+    for message in catalog:
+        if is_translated(message):
+            usable[message.id] = message
+    buffer = io.BytesIO()
+    write_mo(buffer, usable)
+    buffer.seek(0)
+    return Translations(fp=buffer)
+
+
+def _load_language(directory: Path, kiosk: frozenset[str]) -> Language:
+    code = directory.name
+    catalog = _read_catalog(directory / "LC_MESSAGES" / "messages.po")
+    translated = frozenset(message_key(m) for m in catalog if is_translated(m))
     locale = _cldr(code)
     meta_path = directory / "language.toml"
     meta = tomllib.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
-    name = meta.get("name") or (locale.get_display_name(code) if locale else None)
+    name = meta.get("name")
     if not name:
-        raise ValueError(f"{meta_path}: CLDR does not know {code!r}; give its name as `name = ...`")
+        if locale is None:
+            raise ValueError(f"{meta_path}: CLDR does not know {code!r}; "
+                             "give its name in that language as `name = \"...\"`")
+        cldr_name = locale.get_display_name(code) or code
+        name = cldr_name[0].upper() + cldr_name[1:]
+    if code == SOURCE_LANGUAGE:
+        coverage = 1.0
+    else:
+        coverage = len(kiosk & translated) / len(kiosk) if kiosk else 0.0
     return Language(
         code=code,
-        name=name[0].upper() + name[1:],
+        name=name,
         format_locale=code if locale else SOURCE_LANGUAGE,
-        kiosk_coverage=1.0 if code == SOURCE_LANGUAGE else coverage,
-        translations=translations,
+        kiosk_coverage=coverage,
+        translated=translated,
+        translations=_translations(catalog),
     )
 
 
@@ -81,13 +137,16 @@ class Languages:
     """Every catalog under ``translations/``, loaded once at start-up."""
 
     def __init__(self, directory: Path, kiosk_threshold: float) -> None:
+        source_po = directory / SOURCE_LANGUAGE / "LC_MESSAGES" / "messages.po"
+        if not source_po.is_file():
+            raise ValueError(f"{directory}: the Vietnamese catalog ({source_po}) is missing")
+        #: What the kiosk shows, from the source catalog (every msgid of messages.pot).
+        self.kiosk_keys = kiosk_keys(_read_catalog(source_po))
         found = {
-            d.name: _load_language(d)
+            d.name: _load_language(d, self.kiosk_keys)
             for d in sorted(directory.iterdir())
             if (d / "LC_MESSAGES" / "messages.po").is_file()
         }
-        if SOURCE_LANGUAGE not in found:
-            raise ValueError(f"{directory}: the Vietnamese catalog (vi) is missing")
         source = found[SOURCE_LANGUAGE].translations
         for code, language in found.items():
             if code != SOURCE_LANGUAGE:
@@ -115,8 +174,31 @@ def languages() -> Languages:
 
 
 def current_language() -> Language:
-    code = g.get("language") if has_request_context() else None
+    """The language chosen for this request (``g.language``), else Vietnamese."""
+    code = g.get("language") if has_app_context() else None
     return languages().get(code)
+
+
+@contextmanager
+def use_language(code: str) -> Iterator[Language]:
+    """Translate and format in ``code`` inside the block (e.g. a CLI export)."""
+    previous = g.get("language")
+    g.language = code
+    flask_babel.refresh()
+    try:
+        yield current_language()
+    finally:
+        g.language = previous
+        flask_babel.refresh()
+
+
+def text_language(msgid: str) -> str:
+    """The language ``_(msgid)`` is shown in: the chosen one, or Vietnamese if missing.
+
+    Templates mark fallback text with it: ``<h2 lang="{{ text_language(m) }}">``.
+    """
+    language = current_language()
+    return language.code if msgid in language.translated else SOURCE_LANGUAGE
 
 
 def select_format_locale() -> str:
@@ -128,6 +210,6 @@ class HailongDomain(Domain):
     """Translations by the chosen language, not the (format) locale."""
 
     def get_translations(self) -> NullTranslations:
-        if not has_request_context():
+        if not has_app_context():
             return NullTranslations()
         return current_language().translations

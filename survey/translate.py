@@ -79,8 +79,10 @@ def translate() -> None:
 @translate.command()
 def extract() -> None:
     """Extract every UI and questionnaire string into translations/messages.pot."""
-    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "--add-comments", "i18n:",
-             "--sort-by-file", "--no-wrap", "--project", "hailong", "-o", str(POT), ".")
+    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext",
+             "-k", "_ln:1,2", "-k", "lazy_ngettext:1,2", "--add-comments", "i18n:",
+             "--sort-by-file", "--no-wrap", "--project", "hailong",
+             "--copyright-holder", "hailong contributors", "-o", str(POT), ".")
 
 
 @translate.command()
