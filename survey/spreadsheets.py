@@ -40,6 +40,8 @@ class Column:
     """One column of a table: header text, cell number format and width in characters."""
 
     header: str
+    #: Machine name (CSV/JSON); ``header`` is what people read.
+    key: str = ""
     number_format: str | None = None
     width: float | None = None
 
