@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, request, session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -83,6 +83,8 @@ def _configure_i18n(app: Flask) -> None:
         languages = app.extensions["hailong_languages"]
         wanted = (request.view_args or {}).get("lang") or request.args.get("lang")
         if wanted not in languages.codes:
+            wanted = session.get("lang")  # a staff member's choice (survey.dashboard)
+        if wanted not in languages.codes:
             wanted = request.accept_languages.best_match(
                 sorted(languages.codes), default="vi"
             )
@@ -108,7 +110,9 @@ def _configure_security(app: Flask) -> None:
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
     csrf.init_app(app)
     login.init_app(app)
-    from . import auth  # noqa: F401 -- registers the user loader
+    from .admin import init_app as init_staff_sessions
+
+    init_staff_sessions(app)
     limiter.init_app(app)
 
     @app.after_request
@@ -129,10 +133,20 @@ def _register_blueprints(app: Flask) -> None:
     from .api.routes import bp as api_bp
     from .kiosk.routes import bp as kiosk_bp
     from .main import bp as main_bp
+    from .sync.routes import bp as sync_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(kiosk_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(sync_bp)
+    from .admin.routes import bp as admin_bp
+    from .dashboard.routes import bp as dashboard_bp
+
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(dashboard_bp)
+    from .export.routes import bp as export_bp
+
+    app.register_blueprint(export_bp)
 
 
 def _register_cli(app: Flask) -> None:

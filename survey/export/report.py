@@ -235,9 +235,19 @@ def _row(est: Estimates, mean: Estimates, i: int, *, code: str, name: str, kind:
     return EstimateRow(
         code=code, name=name, kind=kind, depth=depth, share=float(est.estimate[i]),
         se=float(est.se[i]), ci_low=float(est.ci_low[i]), ci_high=float(est.ci_high[i]),
-        n=int(est.n[i]), n_eff=float(est.n_eff[i]), deff=float(est.deff[i]),
+        n=int(est.n[i]), n_eff=float(est.n_eff[i]), deff=_deff(est, i),
         mean=float(mean.estimate[i]), reportable=bool(est.reportable[i]),
         flags=tuple(est.flags[i]) + flags, version=version)
+
+
+def _deff(est: Estimates, i: int) -> float:
+    """Kish design effect (R ``deff=TRUE``); with-replacement one when that is undefined.
+
+    With unit weights the population size equals n, so the without-replacement
+    SRS variance is 0 and only the with-replacement comparison is meaningful.
+    """
+    deff = float(est.deff[i])
+    return deff if np.isfinite(deff) else float(est.deff_wr[i])
 
 
 def build_report(data: YearData, questionnaires: list[Questionnaire], settings: ExportSettings,

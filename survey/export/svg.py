@@ -36,8 +36,9 @@ def trend_chart(report: Report, lang: str) -> Markup:
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
              f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="DejaVu Sans, Noto Sans" '
              f'font-size="11">', f'<text x="{LEFT}" y="16" font-weight="bold">{title}</text>']
-    for k in range(5):
-        value = ymin + k * (ymax - ymin) / 4
+    step = 5.0 if ymax - ymin <= 40 else 10.0
+    for k in range(int((ymax - ymin) // step) + 1):
+        value = ymin + k * step
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(value):.1f}" '
                      f'y2="{y(value):.1f}" stroke="#ddd"/>')
         parts.append(f'<text x="{LEFT - 6}" y="{y(value) + 4:.1f}" text-anchor="end">'
