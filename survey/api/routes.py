@@ -107,3 +107,6 @@ def submit() -> JsonResponse:
     return jsonify(id=response.id, submission_id=str(response.submission_id)), (
         201 if created else 200
     )
+
+
+from . import heartbeats  # noqa: E402, F401 -- more routes of this blueprint

@@ -1,0 +1,2 @@
+"""Kiosk synchronisation: the offline app shell, the heartbeats of kiosks and
+their status for staff."""

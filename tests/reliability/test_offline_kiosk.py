@@ -1,0 +1,82 @@
+"""The offline-first kiosk in a real browser: ratings given while the server is
+down survive a reload and arrive exactly once when it is back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from survey.extensions import db
+from survey.models import Response
+
+pytestmark = pytest.mark.browser
+
+SYNC_STATE = "sync-state"
+
+
+def _offline(driver: Any, offline: bool) -> None:
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
+        "offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+
+
+def _rate(driver: Any, value: int) -> str:
+    """Answer every rating with ``value``, send, and return the submission id used."""
+    submission_id = driver.execute_script(
+        "document.querySelectorAll('input[type=radio][value=\"' + arguments[0] + '\"]')"
+        ".forEach(function (r) { r.click(); });"
+        "return document.querySelector('input[name=submission_id]').value;", str(value))
+    driver.find_element("css selector", "form.rating-form button[type=submit]").click()
+    return submission_id
+
+
+def _stored_ids(app: Flask) -> list[str]:
+    with app.app_context():
+        return [str(s) for s in db.session.scalars(sa.select(Response.submission_id))]
+
+
+def test_ratings_given_offline_arrive_exactly_once(
+    app: Flask, make_centre: Callable[..., Any], restartable_server: Any, chromium: Any,
+    wait_for: Callable[..., Any],
+) -> None:
+    make_centre("THU")
+    form_url = f"{restartable_server.url}/kiosk/THU/vi"
+    chromium.get(form_url)
+    wait_for(chromium, lambda d: d.find_element("id", SYNC_STATE)
+             .get_attribute("data-offline-ready") == "yes")
+
+    restartable_server.stop()
+    _offline(chromium, True)
+    sent = []
+    for value in (5, 3, 1):
+        chromium.get(form_url)  # served by the service worker from its cache
+        wait_for(chromium, lambda d: d.find_elements("css selector", "form.rating-form"))
+        sent.append(_rate(chromium, value))
+        wait_for(chromium, lambda d: d.current_url.endswith("/thanks"))
+    assert len(set(sent)) == 3, "every rating has its own submission id"
+
+    chromium.get(form_url)
+    chromium.refresh()  # a reload while offline still shows the form and the queue
+    state = wait_for(chromium, lambda d: (lambda e: e if e.get_attribute("data-queued") == "3"
+                                          else None)(d.find_element("id", SYNC_STATE)))
+    assert state.is_displayed()
+    assert "3" in state.text
+    assert chromium.find_elements("css selector", "form.rating-form fieldset")
+    assert _stored_ids(app) == []
+
+    restartable_server.start()
+    _offline(chromium, False)  # fires "online": the queue is sent at once
+    wait_for(chromium, lambda d: d.find_element("id", SYNC_STATE)
+             .get_attribute("data-queued") == "0", timeout=40)
+
+    stored = _stored_ids(app)
+    assert sorted(stored) == sorted(sent)
+    with app.app_context():
+        values = db.session.execute(sa.text(
+            "SELECT r.submission_id, MIN(a.value), MAX(a.value) FROM response r "
+            "JOIN answer a ON a.response_id = r.id GROUP BY r.submission_id")).all()
+    assert sorted((v[1], v[2]) for v in values) == [(1, 1), (3, 3), (5, 5)]
