@@ -134,7 +134,9 @@ def run(args: argparse.Namespace) -> list[tuple[str | None, ScoreResult]]:
         items = [c for c in table.header if ITEM_PATTERN.match(c)]
         if not items:
             raise UsageError(f"{args.data}: no item columns named q<digits>; use --items")
-    ratings = np.column_stack([table.ratings(c) for c in items])
+    ratings = np.empty((table.n_rows, len(items)), order="F")
+    for j, c in enumerate(items):
+        ratings[:, j] = table.ratings(c)
     if table.n_rows == 0:
         raise UsageError(f"{args.data}: no data rows")
     no_valid = [c for j, c in enumerate(items) if np.all(np.isnan(ratings[:, j]))]

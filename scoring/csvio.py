@@ -49,17 +49,24 @@ class Table:
             return np.array([r[k].encode("utf-8") for r in self._rows], dtype=np.bytes_)
         if self._starts is None or self._ends is None or self._data is None:
             raise CsvError(f"{self.path}: table has no parsed data")
-        start = self._starts[:, k]
-        length = self._ends[:, k] - start
-        width = max(int(length.max(initial=0)), 1)
-        buf = np.frombuffer(self._data, dtype=np.uint8)
-        idx = start[:, None] + np.arange(width)
-        mask = np.arange(width) < length[:, None]
-        cells = np.where(mask, buf[np.minimum(idx, buf.shape[0] - 1)], 0).astype(np.uint8)
-        return np.ascontiguousarray(cells).view(f"S{width}").reshape(-1)
+        return _cut(self._data, self._starts[:, k], self._ends[:, k])
 
     def ratings(self, name: str) -> NDArray[np.float64]:
         """A rating column: 1..5 as float, anything else (text, blank) NaN."""
+        if self._rows is None and self._starts is not None and self._ends is not None:
+            k = self._col(name)
+            start, end = self._starts[:, k], self._ends[:, k]
+            buf = np.frombuffer(self._data or b"", dtype=np.uint8)
+            out = VALID_BYTES[buf[start]] if buf.shape[0] else np.full(start.shape[0], np.nan)
+            other = (end - start) != 1
+            out[other] = np.nan
+            rows = np.flatnonzero(other & (end > start))
+            if rows.size and self._data is not None:
+                text = _cut(self._data, start[rows], end[rows])
+                uniq, inv = np.unique(text, return_inverse=True)
+                vals = np.array([_float_or_nan(u) for u in uniq])
+                out[rows] = vals[inv.reshape(-1)]
+            return out
         raw = self._raw(name)
         out = np.full(raw.shape[0], np.nan)
         lengths = np.char.str_len(raw)
@@ -109,6 +116,18 @@ class Table:
         return inv.reshape(-1).astype(np.int64), labels
 
 
+def _cut(data: bytes, start: NDArray[np.int64], end: NDArray[np.int64]) -> NDArray[np.bytes_]:
+    """Fields ``data[start:end]`` as a fixed-width byte-string array."""
+    length = end - start
+    width = max(int(length.max(initial=0)), 1)
+    buf = np.frombuffer(data, dtype=np.uint8)
+    last = buf.shape[0] - 1
+    cells = np.zeros((start.shape[0], width), dtype=np.uint8)
+    for b in range(width):  # one gather per byte position, not per row
+        cells[:, b] = np.where(b < length, buf[np.minimum(start + b, last)], 0)
+    return cells.view(f"S{width}").reshape(-1)
+
+
 def _float_or_nan(value: bytes) -> float:
     try:
         return float(value)
@@ -155,8 +174,10 @@ def read_table(path: str) -> Table:
     ends = delims.reshape(n_rows, ncol)
     starts = np.empty_like(ends)
     starts[:, 1:] = ends[:, :-1] + 1
-    starts[0, 0] = 0
+    starts[:1, 0] = 0
     starts[1:, 0] = ends[:-1, -1] + 1
+    # column-major, so that each column is contiguous
+    starts, ends = np.asfortranarray(starts), np.asfortranarray(ends)
     return Table(header=header, n_rows=n_rows, _data=body, _starts=starts, _ends=ends,
                  _rows=None, path=path)
 

@@ -75,14 +75,35 @@ class Calibration:
 
     The calibrated estimator's influence values are :math:`x - Q M B^\\top x`
     (post-stratification, raking as R's ``rake()``, or GREG as R's
-    ``calibrate()``); ``psu_q`` holds the PSU totals of ``q``.
+    ``calibrate()``).  :math:`B` is stored as blocks, one per margin: row
+    :math:`i` has ``factors[m][i]`` in column ``offsets[m] + codes[m][i]``;
+    ``psu_q`` holds the PSU totals of :math:`Q` and ``m`` the :math:`L \\times L`
+    matrix :math:`M`.
     """
 
     kind: str
-    b: FloatArray
-    q: FloatArray
+    codes: tuple[IntArray, ...]
+    factors: tuple[FloatArray, ...]
+    sizes: tuple[int, ...]
     m: FloatArray
     psu_q: FloatArray
+
+    @property
+    def n_levels(self) -> int:
+        return int(sum(self.sizes))
+
+    def project(self, x: FloatArray, dom: IntArray | None, n_dom: int) -> FloatArray:
+        """:math:`B^\\top x` per domain: shape (D, L, K)."""
+        k = x.shape[1]
+        out = np.empty((n_dom, self.n_levels, k))
+        off = 0
+        for codes, factor, size in zip(self.codes, self.factors, self.sizes, strict=True):
+            key = codes if dom is None else dom * size + codes
+            for j in range(k):
+                out[:, off:off + size, j] = np.bincount(
+                    key, weights=x[:, j] * factor, minlength=n_dom * size).reshape(n_dom, size)
+            off += size
+        return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -395,16 +416,8 @@ def _calibrated_variance(design: Design, index: DomainIndex, x: FloatArray) -> F
     if cal is None:
         raise ValueError("design has no calibration")
     n_dom, k = index.n_domains, x.shape[1]
-    n_l = cal.b.shape[1]
     p = design.n_psus
-    if n_dom == 1:
-        s = (cal.b.T @ x)[None]
-    else:
-        key = (index.codes[:, None] * n_l + np.arange(n_l)).ravel()
-        s = np.empty((n_dom, n_l, k))
-        for j in range(k):
-            s[:, :, j] = np.bincount(key, weights=(cal.b * x[:, j:j + 1]).ravel(),
-                                     minlength=n_dom * n_l).reshape(n_dom, n_l)
+    s = cal.project(x, None if n_dom == 1 else index.codes, n_dom)
     out = np.empty((n_dom, k))
     dpsu = index.codes * p + design.psu
     for d in range(n_dom):

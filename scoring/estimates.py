@@ -220,13 +220,15 @@ def elements_tree(
 
 
 def valid_ratings(ratings: ArrayLike) -> FloatArray:
-    """Ratings as float with everything that is not 1..5 set to NaN."""
-    r = np.array(ratings, dtype=np.float64, copy=True)
+    """Ratings as float (column-major) with everything that is not 1..5 set to NaN."""
+    r = np.array(ratings, dtype=np.float64, copy=True, order="F")
     if r.ndim == 1:
         r = r[:, None]
-    with np.errstate(invalid="ignore"):
-        bad = ~np.isin(r, (1.0, 2.0, 3.0, 4.0, 5.0))
-    r[bad] = np.nan
+    for j in range(r.shape[1]):
+        col = r[:, j]
+        with np.errstate(invalid="ignore"):
+            bad = ~((col >= 1) & (col <= 5) & (col == np.trunc(col)))
+        col[bad] = np.nan
     return r
 
 
@@ -469,7 +471,7 @@ def score(
 
     # pass 2: influence values -------------------------------------------------
     results: list[Indicator] = []
-    z_node = {nd.code: np.zeros((n_rows, 2)) for nd in order}
+    z_node = {nd.code: np.zeros((n_rows, 2), order="F") for nd in order}
     any_valid = {nd.code: np.zeros(n_rows, dtype=bool) for nd in order}
     item_of_nodes: dict[int, list[str]] = {}
     for nd in order:
@@ -477,29 +479,39 @@ def score(
             item_of_nodes.setdefault(j, []).append(nd.code)
     rows_beta = (np.full(n_dom, float(design.n)) if design.calibration is not None else None)
     jk_item: dict[int, FloatArray] = {}
+
+    def per_row(v: FloatArray) -> FloatArray | float:
+        """Domain values spread to rows (a scalar for a single domain)."""
+        return float(v[0]) if n_dom == 1 else v[dcodes]
+
+    pooled_den = {nd.code: _inverse(tot_w[:, leaves[nd.code]].sum(axis=1))
+                  for nd in order if nd.rule == "pooled"}
     for j in range(n_items):
         a = valid[:, j]
+        af = a.astype(np.float64)
         rj = np.where(a, r[:, j], 0.0)
-        yv = np.stack([(rj >= 4).astype(np.float64), rj], axis=1)
-        th = np.nan_to_num(p_item[:, j, :])[dcodes]
-        den = tot_w[:, j][dcodes]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            z = np.where(a[:, None] & (den > 0)[:, None],
-                         (yv - th) / np.where(den > 0, den, 1.0)[:, None], 0.0)
+        ys = (rj >= 4).astype(np.float64)
+        yv = np.column_stack([ys, rj])
+        inv_w = per_row(_inverse(tot_w[:, j]))
+        z = np.empty((n_rows, 2), order="F")
+        np.multiply(ys - af * per_row(np.nan_to_num(p_item[:, j, 0])), inv_w, out=z[:, 0])
+        np.multiply(rj - af * per_row(np.nan_to_num(p_item[:, j, 1])), inv_w, out=z[:, 1])
         for code in item_of_nodes.get(j, ()):
             node = by_code[code]
             any_valid[code] |= a
+            zn = z_node[code]
             if node.rule == "pooled":
-                st = stats[code]
-                dsum = tot_w[:, leaves[code]].sum(axis=1)[dcodes]
-                tn = np.nan_to_num(st.theta)[dcodes]
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    z_node[code] += np.where(a[:, None] & (dsum > 0)[:, None],
-                                             (yv - tn) / np.where(dsum > 0, dsum, 1.0)[:, None],
-                                             0.0)
+                th_n = np.nan_to_num(stats[code].theta)
+                inv_d = per_row(pooled_den[code])
+                zn[:, 0] += (ys - af * per_row(th_n[:, 0])) * inv_d
+                zn[:, 1] += (rj - af * per_row(th_n[:, 1])) * inv_d
             elif j in coef_items[code]:
-                z_node[code] += coef_items[code][j][dcodes][:, None] * z
-        x = w[:, None] * z
+                c = per_row(coef_items[code][j])
+                zn[:, 0] += c * z[:, 0]
+                zn[:, 1] += c * z[:, 1]
+        x = np.empty((n_rows, 2), order="F")
+        np.multiply(z[:, 0], w, out=x[:, 0])
+        np.multiply(z[:, 1], w, out=x[:, 1])
         if jk is not None:
             var, jk_item[j] = jk.item_variance(a, yv, w)
         else:
@@ -514,11 +526,15 @@ def score(
     jk_node: dict[str, FloatArray] = {}
     for node in order:
         code = node.code
-        for ch, c in coef_nodes.get(code, {}).items():
-            z_node[code] += c[dcodes][:, None] * z_node[ch]
-            any_valid[code] |= any_valid[ch]
         zc = z_node[code]
-        x = w[:, None] * zc
+        for ch, c in coef_nodes.get(code, {}).items():
+            cr = per_row(c)
+            zc[:, 0] += cr * z_node[ch][:, 0]
+            zc[:, 1] += cr * z_node[ch][:, 1]
+            any_valid[code] |= any_valid[ch]
+        x = np.empty((n_rows, 2), order="F")
+        np.multiply(zc[:, 0], w, out=x[:, 0])
+        np.multiply(zc[:, 1], w, out=x[:, 1])
         present = any_valid[code]
         n_d = np.bincount(dcodes, weights=present, minlength=n_dom).astype(np.int64)
         w_d = _bc(dcodes, np.where(present, w, 0.0), n_dom)
@@ -540,6 +556,12 @@ def score(
     ordered = item_results + [node_results[nd.code] for nd in tree]
     return ScoreResult(domains=index.labels, indicators=tuple(ordered), variance=variance,
                        ci=ci, alpha=alpha)
+
+
+def _inverse(v: FloatArray) -> FloatArray:
+    """1 / v where v > 0, else 0."""
+    with np.errstate(divide="ignore"):
+        return np.where(v > 0, 1.0 / np.where(v > 0, v, 1.0), 0.0)
 
 
 def _srs_wr(x: FloatArray, z: FloatArray, dcodes: NDArray[np.int64], n_dom: int,

@@ -99,10 +99,11 @@ def design_weights(strata: ArrayLike, frame_counts: Mapping[str, float]) -> Floa
 
 
 def _margin_codes(margin: Margin, n: int) -> tuple[IntArray, FloatArray]:
-    vals = np.asarray(margin.values).astype(str)
+    vals = np.asarray(margin.values)
     if vals.shape[0] != n:
         raise ValueError(f"margin {margin.variable!r} has {vals.shape[0]} values; design has {n}")
     codes, labels = factorize(vals)
+    labels = labels.astype(str)
     totals = {str(k): float(v) for k, v in margin.totals.items()}
     missing = [str(lab) for lab in labels if str(lab) not in totals]
     if missing:
@@ -118,11 +119,13 @@ def _margin_codes(margin: Margin, n: int) -> tuple[IntArray, FloatArray]:
     return codes, tot
 
 
-def _psu_totals(design: Design, q: FloatArray) -> FloatArray:
-    out = np.empty((design.n_psus, q.shape[1]))
-    for j in range(q.shape[1]):
-        out[:, j] = np.bincount(design.psu, weights=q[:, j], minlength=design.n_psus)
-    return out
+def _psu_totals(design: Design, codes: Sequence[IntArray], factors: Sequence[FloatArray],
+                sizes: Sequence[int]) -> FloatArray:
+    """PSU totals of :math:`Q` given as one-hot blocks times row factors."""
+    p = design.n_psus
+    blocks = [np.bincount(design.psu * size + c, weights=f, minlength=p * size).reshape(p, size)
+              for c, f, size in zip(codes, factors, sizes, strict=True)]
+    return np.concatenate(blocks, axis=1)
 
 
 def poststratify(design: Design, margin: Margin) -> WeightingResult:
@@ -131,12 +134,10 @@ def poststratify(design: Design, margin: Margin) -> WeightingResult:
     old = design.weights
     new = old * (tot / np.bincount(codes, weights=old, minlength=tot.shape[0]))[codes]
     n_l = tot.shape[0]
-    onehot = np.zeros((design.n, n_l))
-    onehot[np.arange(design.n), codes] = 1.0
     old_sum = np.bincount(codes, weights=old, minlength=n_l)
-    b = onehot * (old / new / old_sum[codes])[:, None]
-    q = onehot * new[:, None]
-    cal = Calibration(kind="poststratify", b=b, q=q, m=np.eye(n_l), psu_q=_psu_totals(design, q))
+    factor = old / new / old_sum[codes]
+    cal = Calibration(kind="poststratify", codes=(codes,), factors=(factor,), sizes=(n_l,),
+                      m=np.eye(n_l), psu_q=_psu_totals(design, [codes], [new], [n_l]))
     g = new / old
     return WeightingResult(design=design.with_weights(new, cal), weights=new, converged=True,
                            iterations=1, max_change=0.0, g_range=(float(g.min()), float(g.max())))
@@ -220,24 +221,24 @@ def rake(
         raise ValueError(f"raking did not converge in {maxit} iterations "
                          f"(last change {delta:.3g})")
     sizes = [t.shape[0] for t in totals]
-    offs = np.concatenate([[0], np.cumsum(sizes)])
+    offs = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
     n_l = int(offs[-1])
-    rows = np.arange(design.n)
-    b = np.zeros((design.n, n_l))
-    q = np.zeros((design.n, n_l))
     count = np.empty(n_l)
+    gram = np.empty((n_l, n_l))
     for m, c in enumerate(codes):
-        b[rows, offs[m] + c] = 1.0 / stage[m]
-        q[rows, offs[m] + c] = stage[m]
         count[offs[m]:offs[m + 1]] = np.bincount(c, minlength=sizes[m])
-    gram = b.T @ q
+        for m2, c2 in enumerate(codes):  # G = B'Q: sums of w(m2)/w(m) over level pairs
+            gram[offs[m]:offs[m + 1], offs[m2]:offs[m2 + 1]] = np.bincount(
+                c * sizes[m2] + c2, weights=stage[m2] / stage[m],
+                minlength=sizes[m] * sizes[m2]).reshape(sizes[m], sizes[m2])
     coef = np.zeros((n_l, n_l))
     ident = np.eye(n_l)
     for _ in range(RAKE_VARIANCE_SWEEPS):
         for m in range(len(codes)):
             sl = slice(offs[m], offs[m + 1])
             coef[sl] += (ident[sl] - gram[sl] @ coef) / count[sl, None]
-    cal = Calibration(kind="rake", b=b, q=q, m=coef, psu_q=_psu_totals(design, q))
+    cal = Calibration(kind="rake", codes=tuple(codes), factors=tuple(1.0 / st for st in stage),
+                      sizes=tuple(sizes), m=coef, psu_q=_psu_totals(design, codes, stage, sizes))
     g = w / w0
     return WeightingResult(design=design.with_weights(w, cal), weights=w, converged=converged,
                            iterations=iters, max_change=delta,
@@ -260,16 +261,20 @@ def calibrate_raking(
                                          bounds=None)
     if not converged:
         raise ValueError(f"raking calibration did not converge in {maxit} iterations")
-    cols = [np.ones(design.n)]
-    for c, t in zip(codes, totals, strict=True):
-        for lev in range(1, t.shape[0]):
-            cols.append((c == lev).astype(np.float64))
-    x = np.column_stack(cols)
+    # X = the one-hot indicators of every margin (redundant columns are fine:
+    # the W0-projection onto their span does not depend on the g-inverse used)
     g = w / w0
-    b = x / g[:, None]
-    q = x * w[:, None]
-    m = np.linalg.pinv(x.T @ (x * w0[:, None]))
-    cal = Calibration(kind="calibrate", b=b, q=q, m=m, psu_q=_psu_totals(design, q))
+    sizes = [t.shape[0] for t in totals]
+    offs = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+    xtwx = np.empty((int(offs[-1]), int(offs[-1])))
+    for m, c in enumerate(codes):
+        for m2, c2 in enumerate(codes):
+            xtwx[offs[m]:offs[m + 1], offs[m2]:offs[m2 + 1]] = np.bincount(
+                c * sizes[m2] + c2, weights=w0,
+                minlength=sizes[m] * sizes[m2]).reshape(sizes[m], sizes[m2])
+    cal = Calibration(kind="calibrate", codes=tuple(codes), factors=tuple(1.0 / g for _ in codes),
+                      sizes=tuple(sizes), m=np.linalg.pinv(xtwx),
+                      psu_q=_psu_totals(design, codes, [w] * len(codes), sizes))
     return WeightingResult(design=design.with_weights(w, cal), weights=w, converged=converged,
                            iterations=iters, max_change=delta,
                            g_range=(float(g.min()), float(g.max())))
