@@ -52,11 +52,13 @@ def score(args: tuple[str, ...]) -> None:
 
 def register(app: Flask) -> None:
     """Commands that need the app are defined beside their features."""
+    from .admin.cli import users
     from .demo import demo
     from .export.cli import export
     from .imports.cli import frame, import_
 
     app.cli.add_command(demo)
+    app.cli.add_command(users)
     app.cli.add_command(export)
     app.cli.add_command(frame)
     app.cli.add_command(import_)

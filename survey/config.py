@@ -32,6 +32,20 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT_EXEMPT": [],
     "RATELIMIT_STORAGE_URI": "memory://",
     "MIN_REPORTABLE_N": 30,
+    # Staff logins: per-address rate limit on the login POST, and a lockout
+    # after this many consecutive failures of one account.
+    "LOGIN_RATE_LIMIT": "10/minute",
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_LOCKOUT_MINUTES": 15,
+    # Secure session cookie always (set behind an HTTPS proxy); HTTPS requests get it anyway.
+    "SESSION_COOKIE_SECURE": False,
+    # Dashboard alert: the last ALERT_RECENT_DAYS finished days against the
+    # ALERT_BASELINE_DAYS before them, one-sided design-based test at ALERT_ALPHA,
+    # both periods with at least ALERT_MIN_N respondents.
+    "ALERT_RECENT_DAYS": 7,
+    "ALERT_BASELINE_DAYS": 90,
+    "ALERT_ALPHA": 0.05,
+    "ALERT_MIN_N": 30,
     "TRUST_PROXY": False,
 }
 

@@ -20,7 +20,7 @@ from sqlalchemy import func, insert, select, text
 
 from . import registry
 from .extensions import db
-from .models import AdminUnit, Answer, Centre, Response
+from .models import AdminUnit, Answer, Centre, Response, User
 from .questionnaires import Questionnaire
 
 
@@ -133,9 +133,11 @@ def demo(year: int | None, responses: int, seed: int) -> None:
     existing = db.session.scalar(
         select(func.count()).select_from(Response).where(Response.centre_id.in_(ids))
     )
+    accounts = ensure_demo_accounts()
     if existing:
         db.session.commit()
         click.echo(f"Demo centres present; {existing} ratings already stored, none added.")
+        _echo_accounts(accounts)
         return
     rng = np.random.default_rng(seed)
     next_id = (db.session.scalar(select(func.max(Response.id))) or 0) + 1
@@ -187,6 +189,32 @@ def demo(year: int | None, responses: int, seed: int) -> None:
     db.session.commit()
     click.echo(f"Demo province ready: {len(centres)} centres, {total} ratings in {year}.")
     click.echo(f"Database: {current_app.config['DATABASE_URL']}")
+    _echo_accounts(accounts)
+
+
+#: One demo account per role (demo only: the passwords are printed and public).
+DEMO_ACCOUNTS = (
+    ("quanly", "manager", "quanly-demo-2026", ("DOANKET", "TANPHONG")),
+    ("sonoivu", "analyst", "sonoivu-demo-2026", ()),
+    ("admin", "admin", "admin-demo-2026", ()),
+)
+
+
+def ensure_demo_accounts() -> list[tuple[str, str, str]]:
+    """Create the demo staff accounts that do not exist yet; (username, role, password)."""
+    from .admin.services import create_user
+
+    created = []
+    for username, role, password, centres in DEMO_ACCOUNTS:
+        if db.session.scalar(select(User).where(User.username == username)) is None:
+            create_user(username, password, role, centres=centres)
+            created.append((username, role, password))
+    return created
+
+
+def _echo_accounts(accounts: list[tuple[str, str, str]]) -> None:
+    for username, role, password in accounts:
+        click.echo(f"Demo login ({role}): {username} / {password}")
 
 
 #: Comments as citizens write them, including the personal data the dashboard masks.

@@ -1,0 +1,126 @@
+"""Login, logout and the users admin."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from ..extensions import db, limiter
+from ..models import Centre, User
+from .access import roles_required
+from .forms import ROLE_LABELS, LoginForm, UserForm
+from .services import UserInvalid, authenticate, create_user, update_user
+
+bp = Blueprint("admin", __name__, url_prefix="/staff", template_folder="templates")
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: never redirect to another site after login."""
+    if target and target.startswith("/") and not target.startswith("//") \
+            and not urlsplit(target).netloc:
+        return target
+    return url_for("dashboard.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login() -> str | WerkzeugResponse:
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.username.data or "", form.password.data or "")
+        db.session.commit()
+        if user is not None:
+            language = session.get("lang")
+            session.clear()
+            if language:
+                session["lang"] = language
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+        flash(_("Wrong username or password, or the account is locked for a while."))
+    return render_template("admin/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> WerkzeugResponse:
+    logout_user()
+    return redirect(url_for("admin.login"))
+
+
+@bp.get("/users")
+@roles_required("admin")
+def users() -> str:
+    rows = db.session.scalars(select(User).order_by(User.username)).all()
+    return render_template("admin/users.html", users=rows, role_labels=ROLE_LABELS)
+
+
+def _user_form(user: User | None) -> UserForm:
+    form = UserForm(obj=user) if user is not None and request.method == "GET" else UserForm()
+    centres = db.session.scalars(select(Centre).order_by(Centre.name)).all()
+    form.centres.choices = [(c.id, f"{c.name} ({c.code})") for c in centres]
+    if user is not None and request.method == "GET":
+        form.centres.data = [c.id for c in user.centres]
+    return form
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required("admin")
+def user_new() -> str | WerkzeugResponse:
+    form = _user_form(None)
+    if form.validate_on_submit():
+        try:
+            if not form.password.data:
+                raise UserInvalid(_("A new user needs a password."))
+            create_user(form.username.data or "", form.password.data, form.role.data or "",
+                        centres=form.centres.data or [],
+                        display_name=form.display_name.data or None)
+        except UserInvalid as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("User %(name)s created.", name=form.username.data))
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required("admin")
+def user_edit(user_id: int) -> str | WerkzeugResponse:
+    user = db.session.get(User, user_id) or abort(404)
+    form = _user_form(user)
+    form.username.data = user.username
+    if form.validate_on_submit():
+        try:
+            update_user(user, role=form.role.data or "", centres=form.centres.data or [],
+                        active=bool(form.active.data), display_name=form.display_name.data or None,
+                        password=form.password.data or None)
+        except UserInvalid as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("User %(name)s saved.", name=user.username))
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=user)

@@ -1,0 +1,103 @@
+"""State changes of staff accounts: create, update, log in with lockout. Callers commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+from ..models import ROLES, Centre, User, utcnow
+
+#: A hash to compare against when the username is unknown, so timing does not tell.
+_DUMMY_HASH = generate_password_hash("not a password", method="scrypt")
+
+
+class UserInvalid(ValueError):
+    """A user could not be created or changed; the message says why."""
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def _centres(codes_or_ids: Iterable[str | int]) -> list[Centre]:
+    wanted = list(codes_or_ids)
+    ids = [v for v in wanted if isinstance(v, int)]
+    codes = [v for v in wanted if isinstance(v, str)]
+    found = list(db.session.scalars(select(Centre).where(
+        Centre.id.in_(ids) | Centre.code.in_(codes))))
+    missing = (set(ids) - {c.id for c in found}) | (set(codes) - {c.code for c in found})
+    if missing:
+        raise UserInvalid(f"unknown centre(s): {', '.join(sorted(map(str, missing)))}")
+    return found
+
+
+def create_user(username: str, password: str, role: str, *,
+                centres: Iterable[str | int] = (), display_name: str | None = None) -> User:
+    """A new staff account; managers must be assigned at least one centre."""
+    if role not in ROLES:
+        raise UserInvalid(f"role must be one of {', '.join(ROLES)}; got {role!r}")
+    if db.session.scalar(select(User).where(User.username == username)) is not None:
+        raise UserInvalid(f"user {username!r} exists")
+    if len(password) < 10:
+        raise UserInvalid("passwords have at least 10 characters")
+    assigned = _centres(centres)
+    if role == "manager" and not assigned:
+        raise UserInvalid("a centre manager needs at least one centre")
+    user = User(username=username, password_hash=hash_password(password), role=role,
+                display_name=display_name, centres=assigned, failed_logins=0)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def update_user(user: User, *, role: str, centres: Iterable[int], active: bool,
+                display_name: str | None, password: str | None) -> User:
+    if role not in ROLES:
+        raise UserInvalid(f"role must be one of {', '.join(ROLES)}; got {role!r}")
+    assigned = _centres(centres)
+    if role == "manager" and not assigned:
+        raise UserInvalid("a centre manager needs at least one centre")
+    user.role = role
+    user.centres = assigned
+    user.active = active
+    user.display_name = display_name
+    if password:
+        if len(password) < 10:
+            raise UserInvalid("passwords have at least 10 characters")
+        user.password_hash = hash_password(password)
+        user.failed_logins = 0
+        user.locked_until = None
+    db.session.flush()
+    return user
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The user if the password is right and the account is open; counts failures.
+
+    After ``LOGIN_MAX_FAILURES`` consecutive failures the account is locked
+    for ``LOGIN_LOCKOUT_MINUTES``, even against the right password.
+    """
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    now = utcnow()
+    if user.locked_until is not None and user.locked_until > now:
+        return None
+    if not check_password_hash(user.password_hash, password):
+        user.failed_logins = (user.failed_logins or 0) + 1
+        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
+            user.locked_until = now + timedelta(
+                minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+            user.failed_logins = 0
+        db.session.flush()
+        return None
+    user.failed_logins = 0
+    user.locked_until = None
+    db.session.flush()
+    return user

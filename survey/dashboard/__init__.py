@@ -1,0 +1,1 @@
+"""Centre dashboards and the province overview for staff."""
