@@ -7,6 +7,7 @@ claims; nothing is stored unless all of it is valid, and a repeated
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -122,7 +123,7 @@ def validate(payload: Mapping[str, Any], *, languages: frozenset[str]) -> Submis
                                      _("This centre does not use that questionnaire.")))
 
     language = payload.get("language", current_app.config["DEFAULT_LOCALE"])
-    if language not in languages:
+    if not isinstance(language, str) or language not in languages:
         errors.append(FieldError("language", _("Unsupported language.")))
     channel = payload.get("channel")
     if channel not in CHANNELS:
@@ -173,7 +174,8 @@ def validate(payload: Mapping[str, Any], *, languages: frozenset[str]) -> Submis
             item = questionnaire.demographic(code_)
             if item is None:
                 errors.append(FieldError(f"demographics.{code_}", _("Unknown question.")))
-            elif value is not None and value not in item.option_codes:
+            elif value is not None and (not isinstance(value, str)
+                                        or value not in item.option_codes):
                 errors.append(FieldError(f"demographics.{code_}", _("Not a valid choice.")))
             else:
                 demographics[code_] = value
@@ -189,6 +191,13 @@ def validate(payload: Mapping[str, Any], *, languages: frozenset[str]) -> Submis
             comment = None
         else:
             comment = nfc(comment).strip() or None
+            # NUL and other control characters: PostgreSQL refuses NUL in text,
+            # and nobody types them.
+            if comment and any(unicodedata.category(c) == "Cc" and c not in "\t\n\r"
+                               for c in comment):
+                errors.append(FieldError("comment", _("Contains characters that are not "
+                                                        "allowed.")))
+                comment = None
             limit = (questionnaire.comment.max_length
                      if questionnaire is not None and questionnaire.comment
                      else current_app.config["MAX_COMMENT_LENGTH"])

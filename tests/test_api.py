@@ -161,6 +161,12 @@ BAD_PAYLOADS: dict[str, tuple[dict[str, Any], str]] = {
     "version as a boolean": ({"version": True}, "questionnaire"),
     "unknown field": ({"ip_address": "203.0.113.5"}, "ip_address"),
     "unsupported language": ({"language": "fr"}, "language"),
+    "language as a list": ({"language": ["vi"]}, "language"),
+    "channel as a list": ({"channel": ["kiosk"]}, "channel"),
+    "centre as a list": ({"centre": ["THU"]}, "centre"),
+    "answer as a list": ({"answers": {"overall": [4]}}, "answers.overall"),
+    "huge number": ({"answers": {"overall": 10**40}}, "answers.overall"),
+    "comment with a NUL character": ({"comment": "tốt\x00"}, "comment"),
     "unknown channel": ({"channel": "fax"}, "channel"),
     "unknown demographic": ({"demographics": {"income": "high"}}, "demographics.income"),
     "demographics not an object": ({"demographics": ["female"]}, "demographics"),
@@ -177,13 +183,14 @@ def test_invalid_submission_is_refused_and_nothing_stored(
     assert_refused(answer, field, before, row_counts)
 
 
+@pytest.mark.parametrize("sex", ["robot", ["female"], 2])
 def test_invalid_demographic_choice(
     client: Any, make_centre: Callable[..., Any], submit_payload: Callable[..., dict[str, Any]],
-    row_counts: Callable[[], dict[str, int]],
+    row_counts: Callable[[], dict[str, int]], sex: Any,
 ) -> None:
     make_centre("SIPAS", questionnaire="sipas-service", version=1)
     before = row_counts()
-    answer = client.post(RESPONSES, json=submit_payload("SIPAS", demographics={"sex": "robot"}))
+    answer = client.post(RESPONSES, json=submit_payload("SIPAS", demographics={"sex": sex}))
     assert_refused(answer, "demographics.sex", before, row_counts)
 
 
@@ -209,7 +216,8 @@ def test_inactive_centre_is_unknown(
                    row_counts)
 
 
-@pytest.mark.parametrize("body", ["[1, 2]", "not json", '"text"', ""])
+@pytest.mark.parametrize("body", ["[1, 2]", "not json", '"text"', "", "[" * 30_000],
+                         ids=["array", "not json", "string", "empty", "deeply nested"])
 def test_body_that_is_not_a_json_object(
     client: Any, centre: Any, row_counts: Callable[[], dict[str, int]], body: str,
 ) -> None:

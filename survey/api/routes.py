@@ -92,10 +92,14 @@ def _submit_limit() -> str:
 @bp.post("/responses")
 @limiter.limit(_submit_limit)
 def submit() -> JsonResponse:
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:  # absurdly nested JSON: not a submission
+        payload = None
     if not isinstance(payload, dict):
         return _error(_("The body must be a JSON object."), 400)
-    if "lang" not in request.args and payload.get("language") in languages().codes:
+    wanted = payload.get("language")
+    if "lang" not in request.args and isinstance(wanted, str) and wanted in languages().codes:
         g.language = payload["language"]  # answer in the citizen's language
     try:
         submission = validate(payload, languages=languages().codes)
