@@ -115,12 +115,12 @@ def bench_b(d: dict[str, np.ndarray]) -> None:
 
 def write_csv(d: dict[str, np.ndarray], path: Path) -> None:
     n = d["weight"].shape[0]
-    token = "không trả lời"
+    missing_text = "không trả lời"
     cols = [np.char.add("C", d["centre"].astype(str)), np.char.add("P", d["stratum"].astype(str)),
             d["sex"].astype(str), d["age"].astype(str), d["weight"].astype(str)]
     for j in range(20):
         r = d["ratings"][:, j]
-        cols.append(np.where(np.isnan(r), token, np.nan_to_num(r).astype(int).astype(str)))
+        cols.append(np.where(np.isnan(r), missing_text, np.nan_to_num(r).astype(int).astype(str)))
     with open(path, "w", encoding="utf-8", newline="") as fh:
         fh.write("psu,stratum,sex,age_group,weight," + ",".join(ITEMS) + "\n")
         step = 100_000

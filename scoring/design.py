@@ -360,7 +360,8 @@ def _average_rescale(
     n_na = np.bincount(grp_domain, weights=na, minlength=n_dom)
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(n_na > 0, n_strat / (n_strat - n_na), 1.0)
-    return var * factor[:, None]
+        # a domain whose strata are all lonely has no variance estimate (R: NaN)
+        return np.where(np.isfinite(factor)[:, None], var * factor[:, None], np.nan)
 
 
 def linearised_variance(
