@@ -93,7 +93,8 @@ def import_frame_counts(filename: str, data: bytes, *, actor: str) -> FrameImpor
     if not rows:
         raise ImportRejected([RowError(2, "", _("The file has no data rows."))])
 
-    centres = dict(db.session.execute(select(Centre.code, Centre.id)).tuples().all())
+    centres: dict[str, int] = {code: id_ for code, id_ in db.session.execute(
+        select(Centre.code, Centre.id))}
     errors: list[RowError] = []
     seen: dict[tuple[str, date], int] = {}
     parsed: list[tuple[int, date, int]] = []

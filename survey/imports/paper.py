@@ -120,7 +120,9 @@ def import_paper(filename: str, data: bytes, *, actor: str) -> PaperImportResult
                 # Columns of other questionnaires' items are simply not on this form.
                 payload["answers"] = {k: v for k, v in payload["answers"].items()
                                       if k in questionnaire.rating_codes or v is not None}
-        demographics = {name: cell(row, pos[name]) for name in DEMOGRAPHIC_CODES if name in pos}
+        # A blank demographic column is fine for a questionnaire that does not ask it.
+        demographics = {name: cell(row, pos[name]) for name in DEMOGRAPHIC_CODES
+                        if name in pos and cell(row, pos[name]) is not None}
         if demographics:
             payload["demographics"] = {k: str(v) if v is not None else None
                                        for k, v in demographics.items()}
