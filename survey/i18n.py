@@ -6,7 +6,7 @@ shows in Vietnamese, never as the English msgid, and :func:`text_language`
 tells a template which language a text is really in so it can mark it
 (``lang="vi"``). A language is offered on the kiosk only when its catalog
 covers the share ``KIOSK_LANGUAGE_COVERAGE`` of the strings the kiosk shows
-(:data:`KIOSK_SOURCES`), measured against the Vietnamese catalog, which holds
+(:func:`kiosk_sources`), measured against the Vietnamese catalog, which holds
 every msgid of ``messages.pot``.
 
 A language unknown to CLDR (Dao ``ium``, Tày ``tyz``, Nùng ``nut``) is added
@@ -22,6 +22,7 @@ import tomllib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import flask_babel
@@ -32,18 +33,42 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from flask import current_app, g, has_app_context
 from flask_babel import Domain
+from jinja2 import Environment, FileSystemLoader, meta
 
 SOURCE_LANGUAGE = "vi"
-#: Source locations (as written in the catalogs) of the strings the kiosk
-#: shows: its templates and views, the shared layout, the questionnaire texts,
-#: and the validation messages a submission can get.
-KIOSK_SOURCES = (
-    "survey/kiosk/",
-    "survey/templates/",
-    "forms/",
-    "survey/submissions.py",
-    "survey/wtforms_messages.py",
-)
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: Source files (relative to the project, as catalogs name them) whose strings
+#: the kiosk shows besides its own blueprint and the templates those use.
+_KIOSK_EXTRA_SOURCES = ("forms/", "survey/submissions.py", "survey/wtforms_messages.py")
+
+
+@cache
+def kiosk_sources() -> tuple[str, ...]:
+    """Where the strings the kiosk shows come from, as catalog locations.
+
+    The kiosk blueprint (``survey/kiosk/``), every template its templates
+    extend, include or import (found by parsing them, so a shared partial such
+    as the offline sync state counts and a staff-only template does not), the
+    questionnaire texts, and the validation messages a submission can get.
+    """
+    project = PACKAGE_DIR.parent
+    folders = [PACKAGE_DIR / "templates", *sorted(PACKAGE_DIR.glob("*/templates"))]
+    env = Environment(loader=FileSystemLoader(folders), autoescape=True,
+                      extensions=["jinja2.ext.i18n"])
+    kiosk_dir = PACKAGE_DIR / "kiosk"
+    pending = [p.relative_to(kiosk_dir / "templates").as_posix()
+               for p in sorted((kiosk_dir / "templates").rglob("*.html"))]
+    files: dict[str, Path] = {}
+    while pending:
+        name = pending.pop()
+        if name in files:
+            continue
+        source, filename, _uptodate = env.loader.get_source(env, name)
+        files[name] = Path(filename)
+        pending.extend(n for n in meta.find_referenced_templates(env.parse(source)) if n)
+    templates = {path.relative_to(project).as_posix() for path in files.values()}
+    return (kiosk_dir.relative_to(project).as_posix() + "/", *sorted(templates),
+            *_KIOSK_EXTRA_SOURCES)
 
 
 def message_key(message: Message) -> str:
@@ -61,7 +86,7 @@ def kiosk_keys(catalog: Iterable[Message]) -> frozenset[str]:
     """The msgids of a catalog (or template) that the kiosk shows."""
     return frozenset(
         message_key(m) for m in catalog
-        if m.id and any(location.startswith(KIOSK_SOURCES) for location, _line in m.locations)
+        if m.id and any(location.startswith(kiosk_sources()) for location, _line in m.locations)
     )
 
 
@@ -92,15 +117,22 @@ def _read_catalog(po_path: Path) -> Catalog:
         return read_po(fp)
 
 
+class _MoSource(list[Message]):
+    """What :func:`write_mo` reads from a catalog: its messages, header first, and charset."""
+
+    charset = "utf-8"
+
+
 def _translations(catalog: Catalog) -> Translations:
-    """Compile a catalog in memory, leaving out untranslated and fuzzy entries."""
-    usable = Catalog(locale=None, fuzzy=False)
-    usable.mime_headers = catalog.mime_headers
-    for message in catalog:
-        if is_translated(message):
-            usable[message.id] = message
+    """Compile a catalog in memory, leaving out untranslated and fuzzy entries.
+
+    The header is written here because Babel omits ``Plural-Forms`` for a
+    locale CLDR does not know; the catalog read from the file still has it.
+    """
+    header = Message("", "Content-Type: text/plain; charset=utf-8\n"
+                         f"Plural-Forms: {catalog.plural_forms}\n")
     buffer = io.BytesIO()
-    write_mo(buffer, usable)
+    write_mo(buffer, _MoSource([header, *filter(is_translated, catalog)]))  # type: ignore[arg-type]
     buffer.seek(0)
     return Translations(fp=buffer)
 

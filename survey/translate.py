@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -18,56 +17,76 @@ import click
 from babel.messages.pofile import read_po
 
 from .config import PROJECT_ROOT
+from .questionnaires import load_questionnaire, load_scales
 
 POT = PROJECT_ROOT / "translations" / "messages.pot"
 _PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|\{(\w+)\}")
+
+SCALES_FILE = "scales.toml"
+#: Gettext functions besides Babel's defaults (``_``, ``gettext``, ``ngettext``…).
+KEYWORDS = ("_l", "lazy_gettext", "_ln:1,2", "lazy_ngettext:1,2")
 
 Extracted = tuple[int, str | None, str, list[str]]
 
 
 def extract_questionnaire(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
                           options: dict[str, Any]) -> Iterator[Extracted]:  # noqa: ARG001
-    """Babel extractor: every text of a questionnaire or scales file."""
-    source = fileobj.read().decode("utf-8")
-    data = tomllib.loads(source)
-    lines = source.splitlines()
+    """Babel extractor: every text of a questionnaire or scales file.
+
+    The file is read by the questionnaire loader itself, so the msgids are
+    exactly the (NFC, stripped) texts the kiosk and the API translate.
+    """
+    path = Path(fileobj.name)
+    lines = fileobj.read().decode("utf-8").splitlines()
+    if path.name == SCALES_FILE:
+        texts = [text for scale in load_scales(path).values()
+                 for text in (scale.missing, *(point.text for point in scale.points))]
+    else:
+        questionnaire = load_questionnaire(path, load_scales(path.parent.parent / SCALES_FILE))
+        # The scale's texts are extracted from scales.toml, where they are written.
+        scale = questionnaire.scale
+        own = {scale.missing, *(point.text for point in scale.points)}
+        texts = [text for text in questionnaire.texts() if text not in own]
 
     def line_of(text: str) -> int:
-        return next((n for n, line in enumerate(lines, 1) if text in line), 0)
+        quoted = f'"{text}"'
+        return next((n for n, line in enumerate(lines, 1) if quoted in line), 0)
 
-    def walk(value: Any, key: str = "") -> Iterator[str]:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                yield from walk(v, k)
-        elif isinstance(value, list):
-            for v in value:
-                yield from walk(v, key)
-        elif isinstance(value, str) and key in {"title", "intro", "text", "name", "missing"}:
-            yield value
-
-    for text in walk(data):
+    for text in dict.fromkeys(texts):
         yield line_of(text), None, text, ["i18n: questionnaire text (forms/)"]
 
 
 def _pybabel(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args],
-                   check=True, cwd=PROJECT_ROOT)
+    result = subprocess.run(  # noqa: S603 -- a fixed argument list, no shell
+        [sys.executable, "-m", "babel.messages.frontend", *args], cwd=PROJECT_ROOT, check=False)
+    if result.returncode:
+        raise click.ClickException(f"pybabel {args[0]} failed (exit status {result.returncode})")
+
+
+def _placeholders(text: str) -> set[str]:
+    return {a or b for a, b in _PLACEHOLDER.findall(text)}
 
 
 def placeholder_problems(po_path: Path) -> list[str]:
-    """Translations whose ``%(name)s`` / ``{name}`` placeholders differ from the source."""
+    """Translations whose ``%(name)s`` / ``{name}`` placeholders differ from the source.
+
+    A translation may not use a placeholder its source lacks (that raises at
+    run time) nor drop one. Plural forms are checked together: a singular
+    form may leave out the count (``one second``) if another form has it.
+    """
     with po_path.open("rb") as fp:
         catalog = read_po(fp)
     problems = []
     for message in catalog:
-        if not message.id or not message.string:
-            continue
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        wanted = {m for i in ids for m in _PLACEHOLDER.findall(i)}
-        for s in strings:
-            if s and {m for m in _PLACEHOLDER.findall(s)} != wanted:
-                problems.append(f"{po_path}: {ids[0]!r}: placeholders differ in {s!r}")
+        if not message.id or message.fuzzy or not any(strings):
+            continue  # untranslated or fuzzy entries are never used
+        wanted = set().union(*map(_placeholders, ids))
+        used = set().union(*(_placeholders(s) for s in strings if s))
+        if used != wanted:
+            shown = " | ".join(strings)
+            problems.append(f"{po_path}: {ids[0]!r}: placeholders differ in {shown!r}")
     return problems
 
 
@@ -79,8 +98,8 @@ def translate() -> None:
 @translate.command()
 def extract() -> None:
     """Extract every UI and questionnaire string into translations/messages.pot."""
-    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext",
-             "-k", "_ln:1,2", "-k", "lazy_ngettext:1,2", "--add-comments", "i18n:",
+    keywords = [arg for keyword in KEYWORDS for arg in ("-k", keyword)]
+    _pybabel("extract", "-F", "babel.cfg", *keywords, "--add-comments", "i18n:",
              "--sort-by-file", "--no-wrap", "--project", "hailong",
              "--copyright-holder", "hailong contributors", "-o", str(POT), ".")
 
@@ -88,7 +107,33 @@ def extract() -> None:
 @translate.command()
 def update() -> None:
     """Merge messages.pot into every catalog."""
+    catalogs = sorted((PROJECT_ROOT / "translations").glob("*/LC_MESSAGES/messages.po"))
+    headers = {po: plural_forms_header(po.read_text(encoding="utf-8")) for po in catalogs}
     _pybabel("update", "-i", str(POT), "-d", "translations", "--no-wrap", "--ignore-obsolete")
+    for po, header in headers.items():
+        po.write_text(with_plural_forms(po.read_text(encoding="utf-8"), header),
+                      encoding="utf-8")
+
+
+_PLURAL_FORMS = re.compile(r'^"Plural-Forms: [^"]*\\n"\n', re.MULTILINE)
+_LANGUAGE = re.compile(r'^"Language: [^"]*\\n"\n', re.MULTILINE)
+
+
+def plural_forms_header(po_text: str) -> str | None:
+    """The ``Plural-Forms`` header line of a catalog, if it has one."""
+    match = _PLURAL_FORMS.search(po_text)
+    return match.group(0) if match else None
+
+
+def with_plural_forms(po_text: str, header: str | None) -> str:
+    """Put back a ``Plural-Forms`` line that ``pybabel update`` dropped.
+
+    Babel writes the header only for locales CLDR knows, so a Dao, Tày or Nùng
+    catalog would silently fall back to two plural forms after an update.
+    """
+    if header is None or _PLURAL_FORMS.search(po_text):
+        return po_text
+    return _LANGUAGE.sub(lambda match: match.group(0) + header, po_text, count=1)
 
 
 @translate.command(name="compile")

@@ -2,7 +2,7 @@
 
 WTForms ships no Vietnamese catalog; ``survey.kiosk.forms.KioskTranslations``
 routes its messages through hailong's catalogs instead. These count towards
-the kiosk coverage rule (:data:`survey.i18n.KIOSK_SOURCES`).
+the kiosk coverage rule (:func:`survey.i18n.kiosk_sources`).
 """
 
 from flask_babel import lazy_gettext as _l
