@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
+from wtforms import SelectChoice
 
 from ..extensions import db, limiter
 from ..models import Centre, User
@@ -78,7 +79,7 @@ def users() -> str:
 def _user_form(user: User | None) -> UserForm:
     form = UserForm(obj=user) if user is not None and request.method == "GET" else UserForm()
     centres = db.session.scalars(select(Centre).order_by(Centre.name)).all()
-    form.centres.choices = [(c.id, f"{c.name} ({c.code})") for c in centres]
+    form.centres.choices = [SelectChoice(c.id, f"{c.name} ({c.code})") for c in centres]
     if user is not None and request.method == "GET":
         form.centres.data = [c.id for c in user.centres]
     return form
