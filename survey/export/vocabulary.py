@@ -44,6 +44,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "rank": ("Xếp hạng", "Rank"),
     "rank_low": ("Hạng cao nhất có thể", "Best plausible rank"),
     "rank_high": ("Hạng thấp nhất có thể", "Worst plausible rank"),
+    "rank_interval": ("Khoảng hạng", "Rank interval"),
     "tied": ("Đồng hạng (khoảng hạng chồng lấn) với", "Tied with (overlapping rank intervals)"),
     "tied_count": ("Số đơn vị đồng hạng", "Number tied"),
     "month": ("Tháng", "Month"),
