@@ -39,7 +39,7 @@ SOURCE_LANGUAGE = "vi"
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: Source files (relative to the project, as catalogs name them) whose strings
 #: the kiosk shows besides its own blueprint and the templates those use.
-_KIOSK_EXTRA_SOURCES = ("forms/", "survey/submissions.py", "survey/wtforms_messages.py")
+_KIOSK_EXTRA_SOURCES = ("forms/", "survey/submissions.py")
 
 
 @cache

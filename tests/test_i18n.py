@@ -21,6 +21,8 @@ from babel.messages.frontend import parse_keywords, parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 from flask import Flask
 from markupsafe import escape
+from wtforms import IntegerField
+from wtforms.validators import NumberRange
 
 from survey.config import PROJECT_ROOT
 from survey.i18n import Languages, is_translated, kiosk_keys, message_key, text_language
@@ -32,6 +34,7 @@ from survey.translate import (
     plural_forms_header,
     with_plural_forms,
 )
+from survey.wtforms_messages import TranslatedForm
 
 TRANSLATIONS = PROJECT_ROOT / "translations"
 TEST_CATALOGS = Path(__file__).parent / "data" / "translations"
@@ -244,6 +247,23 @@ def test_wtforms_plural_message_in_vietnamese(client: Any, make_centre: Callable
                                                   "comment": "x" * 1001})
     assert response.status_code == 400
     assert "Không được dài quá 1000 ký tự." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("lang", "year", "message"), [
+    ("vi", "1999", "Số phải nằm trong khoảng từ 2000 đến 2100."),
+    ("vi", "năm", "Không phải là số nguyên hợp lệ."),
+    ("en", "1999", "Number must be between 2000 and 2100."),
+])
+def test_staff_forms_get_wtforms_messages_from_our_catalogs(app: Flask, lang: str, year: str,
+                                                             message: str) -> None:
+    class YearForm(TranslatedForm):
+        year = IntegerField(validators=[NumberRange(2000, 2100)])
+
+    with app.test_request_context(f"/?lang={lang}", method="POST", data={"year": year}):
+        app.preprocess_request()
+        form = YearForm(meta={"csrf": False})
+        assert not form.validate()
+        assert form.errors["year"][0] == message
 
 
 # --- the API ----------------------------------------------------------------------------
