@@ -8,6 +8,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from browser.conftest import (  # noqa: F401 -- the kiosk's browser fixtures, reused
+    browser,
+    browser_available,
+    console_errors,
+    live_server,
+    live_server_config,
+    save_screen,
+)
 from flask import Flask
 
 from survey.admin.services import create_user
