@@ -6,6 +6,7 @@ Questionnaire texts in ``forms/`` reach ``messages.pot`` through
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import sys
@@ -14,12 +15,18 @@ from pathlib import Path
 from typing import IO, Any
 
 import click
-from babel.messages.pofile import read_po
+from babel import Locale, UnknownLocaleError
+from babel.messages.pofile import read_po, write_po
 
 from .config import PROJECT_ROOT
 from .questionnaires import load_questionnaire, load_scales
 
-POT = PROJECT_ROOT / "translations" / "messages.pot"
+TRANSLATIONS = PROJECT_ROOT / "translations"
+POT = TRANSLATIONS / "messages.pot"
+#: Plural rule of a new catalog when CLDR does not know the language: the
+#: minority languages of the northern provinces (Tai, Hmong-Mien) do not
+#: inflect nouns for number, like Vietnamese.
+DEFAULT_PLURAL_FORMS = "nplurals=1; plural=0;"
 _PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|\{(\w+)\}")
 
 SCALES_FILE = "scales.toml"
@@ -107,7 +114,7 @@ def extract() -> None:
 @translate.command()
 def update() -> None:
     """Merge messages.pot into every catalog."""
-    catalogs = sorted((PROJECT_ROOT / "translations").glob("*/LC_MESSAGES/messages.po"))
+    catalogs = sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"))
     headers = {po: plural_forms_header(po.read_text(encoding="utf-8")) for po in catalogs}
     _pybabel("update", "-i", str(POT), "-d", "translations", "--no-wrap", "--ignore-obsolete")
     for po, header in headers.items():
@@ -139,8 +146,58 @@ def with_plural_forms(po_text: str, header: str | None) -> str:
 @translate.command(name="compile")
 def compile_() -> None:
     """Compile every catalog to .mo and check placeholder parity."""
-    problems = [p for po in sorted((PROJECT_ROOT / "translations").glob("*/LC_MESSAGES/*.po"))
+    problems = [p for po in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/*.po"))
                 for p in placeholder_problems(po)]
     if problems:
         raise click.ClickException("\n".join(problems))
     _pybabel("compile", "-d", "translations", "--statistics")
+
+
+def init_catalog(directory: Path, code: str, *, name: str | None = None,
+                 plural_forms: str = DEFAULT_PLURAL_FORMS) -> Path:
+    """Start ``<directory>/<code>/LC_MESSAGES/messages.po`` from ``messages.pot``.
+
+    Unlike ``pybabel init`` this works for a language CLDR does not know (Dao
+    ``ium``, Tày ``tyz``, Nùng ``nut``): it then needs ``name`` (the language's
+    name in itself, written to ``language.toml``) and uses ``plural_forms``.
+    """
+    po_path = directory / code / "LC_MESSAGES" / "messages.po"
+    if po_path.exists():
+        raise click.ClickException(f"{po_path} exists; use `hailong translate update`")
+    try:
+        Locale.parse(code)
+    except (UnknownLocaleError, ValueError):
+        known = False
+    else:
+        known = True
+    if not known and not name:
+        raise click.ClickException(f"CLDR does not know {code!r}: give its name with --name")
+    with (directory / "messages.pot").open("rb") as fp:
+        catalog = read_po(fp)
+    catalog.locale = code  # an unknown code is kept as the Language header
+    catalog.fuzzy = False
+    buffer = io.BytesIO()
+    write_po(buffer, catalog, width=0, sort_by_file=True)
+    text = buffer.getvalue().decode("utf-8")
+    if not known:
+        text = with_plural_forms(text, f'"Plural-Forms: {plural_forms}\\n"\n')
+    po_path.parent.mkdir(parents=True)
+    po_path.write_text(text, encoding="utf-8")
+    if name:
+        escaped = name.replace("\\", "\\\\").replace('"', '\\"')
+        (directory / code / "language.toml").write_text(
+            f'# The language\'s name in itself, shown on the kiosk\'s language choice.\n'
+            f'name = "{escaped}"\n', encoding="utf-8")
+    return po_path
+
+
+@translate.command()
+@click.argument("code")
+@click.option("--name", help="The language's name in itself (required if CLDR does not know it).")
+@click.option("--plural-forms", default=DEFAULT_PLURAL_FORMS, show_default=True,
+              help="Plural rule when CLDR does not know the language.")
+def init(code: str, name: str | None, plural_forms: str) -> None:
+    """Start the catalog of a new language (also one CLDR does not know)."""
+    path = init_catalog(TRANSLATIONS, code, name=name, plural_forms=plural_forms)
+    click.echo(f"{path}: translate it; the kiosk offers it from "
+               "KIOSK_LANGUAGE_COVERAGE of the kiosk's strings.")

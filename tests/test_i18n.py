@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import click
 import flask_babel
 import pytest
 from babel import Locale
@@ -30,6 +31,7 @@ from survey.questionnaires import Questionnaire, QuestionnaireRegistry
 from survey.translate import (
     KEYWORDS,
     extract_questionnaire,
+    init_catalog,
     placeholder_problems,
     plural_forms_header,
     with_plural_forms,
@@ -437,3 +439,22 @@ def test_update_keeps_the_plural_forms_of_a_language_cldr_does_not_know() -> Non
     restored = with_plural_forms(updated, header)
     assert read_po(io.BytesIO(restored.encode("utf-8"))).num_plurals == 1
     assert with_plural_forms(restored, header) == restored
+
+
+def test_init_starts_a_catalog_for_a_language_cldr_does_not_know(tmp_path: Path) -> None:
+    root = copy_shipped(tmp_path)
+    shutil.copy(TRANSLATIONS / "messages.pot", root / "messages.pot")
+    with pytest.raises(click.ClickException, match="--name"):
+        init_catalog(root, "tyz")
+    init_catalog(root, "tyz", name="Tày")
+    with pytest.raises(click.ClickException, match="exists"):
+        init_catalog(root, "tyz", name="Tày")
+    tay = catalog("tyz", root)
+    assert tay.num_plurals == 1
+    assert tay.locale_identifier == "tyz"
+    assert {message_key(m) for m in tay if m.id} == {
+        message_key(m) for m in catalog_file(root / "messages.pot") if m.id}
+    language = Languages(root, 0.95).get("tyz")
+    assert language.name == "Tày"
+    assert language.format_locale == "vi"
+    assert language.kiosk_coverage == 0.0
