@@ -259,6 +259,7 @@ class DomainIndex:
     labels: NDArray
     n_domains: int
     cell: IntArray
+    cell_psu: IntArray
     cell_group: IntArray
     group_domain: IntArray
     group_stratum: IntArray
@@ -267,6 +268,10 @@ class DomainIndex:
     @property
     def n_cells(self) -> int:
         return int(self.cell_group.shape[0])
+
+    @property
+    def cell_domain(self) -> IntArray:
+        return self.group_domain[self.cell_group]
 
 
 def _compact(key: IntArray, size: int) -> tuple[IntArray, IntArray]:
@@ -302,7 +307,8 @@ def domain_index(design: Design, domains: ArrayLike | None = None) -> DomainInde
     cell_group, guniq = _compact(cell_dom * h + cell_str, n_dom * h)
     return DomainIndex(
         codes=codes, labels=labels, n_domains=n_dom, cell=cell.astype(np.int64),
-        cell_group=cell_group.astype(np.int64), group_domain=(guniq // h).astype(np.int64),
+        cell_psu=(uniq % p).astype(np.int64), cell_group=cell_group.astype(np.int64),
+        group_domain=(guniq // h).astype(np.int64),
         group_stratum=(guniq % h).astype(np.int64),
         group_cells=np.bincount(cell_group, minlength=guniq.shape[0]).astype(np.int64))
 
@@ -375,8 +381,7 @@ def linearised_variance(
     design : Design
     index : DomainIndex
     x : ndarray, shape (n,) or (n, K)
-        :math:`w_i z_i`; rows outside a domain must be 0 for that domain's
-        estimator — here each row belongs to the domain ``index.codes[i]``.
+        :math:`w_i z_i`; row ``i`` counts for domain ``index.codes[i]`` only.
     present : ndarray of bool, shape (n,), optional
         Rows that are in the (physically subset) domain design; decides which
         strata count for ``lonely="average"`` (R's ``nstrat``).
@@ -386,60 +391,79 @@ def linearised_variance(
     ndarray, shape (D,) or (D, K)
     """
     x2 = x.reshape(x.shape[0], -1)
-    if design.calibration is not None:
-        out = _calibrated_variance(design, index, x2)
+    nc = index.n_cells
+    t = np.empty((nc, x2.shape[1]))
+    for j in range(x2.shape[1]):
+        t[:, j] = np.bincount(index.cell, weights=x2[:, j], minlength=nc)
+    cal = design.calibration
+    if cal is not None:
+        s = cal.project(x2, None if index.n_domains == 1 else index.codes, index.n_domains)
+        out = calibrated_cell_variance(design, index, t, s)
     else:
-        nc = index.n_cells
-        t = np.empty((nc, x2.shape[1]))
-        for j in range(x2.shape[1]):
-            t[:, j] = np.bincount(index.cell, weights=x2[:, j], minlength=nc)
-        contrib, na = _scaled_ss(design, t, index.cell_group, index.group_stratum,
-                                 index.group_cells, None)
-        if na.any():
-            if present is None:
-                gp = np.ones(index.group_domain.shape[0], dtype=bool)
-            else:
-                cp = np.bincount(index.cell, weights=present, minlength=nc) > 0
-                gp = np.bincount(index.cell_group, weights=cp,
-                                 minlength=index.group_domain.shape[0]) > 0
-            na &= gp
-            contrib[na] = 0.0
-            out = _domain_sum(contrib, index.group_domain, index.n_domains)
-            out = _average_rescale(out, na, gp, index.group_domain, index.n_domains)
-        else:
-            out = _domain_sum(contrib, index.group_domain, index.n_domains)
+        cp = None if present is None else np.bincount(index.cell, weights=present,
+                                                      minlength=nc) > 0
+        out = cell_variance(design, index, t, cp)
     return out.reshape(-1) if x.ndim == 1 else out
 
 
-def _calibrated_variance(design: Design, index: DomainIndex, x: FloatArray) -> FloatArray:
-    """Variance after residualising on the calibration (dense over PSUs)."""
+def cell_variance(
+    design: Design, index: DomainIndex, t: FloatArray,
+    cell_present: NDArray[np.bool_] | None = None,
+) -> FloatArray:
+    """Variance (D, K) from (domain, PSU) cell totals ``t`` (C, K) of :math:`w z`."""
+    contrib, na = _scaled_ss(design, t, index.cell_group, index.group_stratum,
+                             index.group_cells, None)
+    if not na.any():
+        return _domain_sum(contrib, index.group_domain, index.n_domains)
+    ng = index.group_domain.shape[0]
+    if cell_present is None:
+        gp = np.ones(ng, dtype=bool)
+    else:
+        gp = np.bincount(index.cell_group, weights=cell_present, minlength=ng) > 0
+    na &= gp
+    contrib[na] = 0.0
+    out = _domain_sum(contrib, index.group_domain, index.n_domains)
+    return _average_rescale(out, na, gp, index.group_domain, index.n_domains)
+
+
+def calibrated_cell_variance(
+    design: Design, index: DomainIndex, t: FloatArray, s: FloatArray,
+) -> FloatArray:
+    """Variance (D, K) after residualising on the calibration.
+
+    ``t`` are the (domain, PSU) cell totals (C, K) of :math:`w z` and ``s`` the
+    projections :math:`B^\\top x` per domain (D, L, K); PSU totals become
+    :math:`t - Q_{psu} M s_d`, dense over all PSUs of the design.
+    """
     cal = design.calibration
     if cal is None:
         raise ValueError("design has no calibration")
-    n_dom, k = index.n_domains, x.shape[1]
-    p = design.n_psus
-    s = cal.project(x, None if n_dom == 1 else index.codes, n_dom)
+    n_dom, k = index.n_domains, t.shape[1]
     out = np.empty((n_dom, k))
-    dpsu = index.codes * p + design.psu
+    cell_dom = index.cell_domain
+    order = np.argsort(cell_dom, kind="stable")
+    bounds = np.searchsorted(cell_dom[order], np.arange(n_dom + 1))
     for d in range(n_dom):
-        if n_dom == 1:
-            t = np.empty((p, k))
-            for j in range(k):
-                t[:, j] = np.bincount(design.psu, weights=x[:, j], minlength=p)
-        else:
-            rows = index.codes == d
-            t = np.empty((p, k))
-            for j in range(k):
-                t[:, j] = np.bincount(dpsu[rows] - d * p, weights=x[rows, j], minlength=p)
-        t -= cal.psu_q @ (cal.m @ s[d])
-        contrib, na = _scaled_ss(design, t, design.psu_stratum, np.arange(design.n_strata),
-                                 design.n_psu, None)
+        cells = order[bounds[d]:bounds[d + 1]]
+        dense = -(cal.psu_q @ (cal.m @ s[d]))
+        dense[index.cell_psu[cells]] += t[cells]
+        contrib, na = _scaled_ss(design, dense, design.psu_stratum,
+                                 np.arange(design.n_strata), design.n_psu, None)
         contrib[na] = 0.0
         v = contrib.sum(axis=0)
         if na.any():
             v = v * design.n_strata / (design.n_strata - na.sum())
         out[d] = v
     return out
+
+
+def cell_df(index: DomainIndex, cell_present: NDArray[np.bool_]) -> IntArray:
+    """Degrees of freedom per domain from the cells (PSUs) that have members."""
+    ng = index.group_domain.shape[0]
+    gp = np.bincount(index.cell_group, weights=cell_present, minlength=ng) > 0
+    n_cells = np.bincount(index.cell_domain, weights=cell_present, minlength=index.n_domains)
+    n_groups = np.bincount(index.group_domain, weights=gp, minlength=index.n_domains)
+    return (n_cells - n_groups).astype(np.int64)
 
 
 def domain_df(
@@ -449,14 +473,9 @@ def domain_df(
 
     As R's ``degf()`` of the subset design (rows with non-zero weight).
     """
-    nc = index.n_cells
+    del design  # the cells already carry the design's PSUs and strata
     if present is None:
-        cp = np.ones(nc, dtype=bool)
+        cp = np.ones(index.n_cells, dtype=bool)
     else:
-        cp = np.bincount(index.cell, weights=present, minlength=nc) > 0
-    ng = index.group_domain.shape[0]
-    gp = np.bincount(index.cell_group, weights=cp, minlength=ng) > 0
-    cell_domain = index.group_domain[index.cell_group]
-    n_cells = np.bincount(cell_domain, weights=cp, minlength=index.n_domains)
-    n_groups = np.bincount(index.group_domain, weights=gp, minlength=index.n_domains)
-    return (n_cells - n_groups).astype(np.int64)
+        cp = np.bincount(index.cell, weights=present, minlength=index.n_cells) > 0
+    return cell_df(index, cp)

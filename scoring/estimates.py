@@ -57,10 +57,11 @@ from .design import (
     Design,
     DomainIndex,
     FloatArray,
+    calibrated_cell_variance,
+    cell_df,
+    cell_variance,
     check_option,
-    domain_df,
     domain_index,
-    linearised_variance,
     make_design,
 )
 from .intervals import FALLBACK_FLAG, SHARE_CI_METHODS, ShareCI, mean_interval, share_interval
@@ -248,10 +249,6 @@ class _Stat:
     missing_items: NDArray[np.bool_]  # (D,)
 
 
-def _bc(codes: NDArray[np.int64], weights: FloatArray | None, d: int) -> FloatArray:
-    return np.bincount(codes, weights=weights, minlength=d).astype(np.float64)
-
-
 def _finish(
     domains: NDArray, theta: FloatArray, var: FloatArray, df: NDArray[np.int64],
     n: NDArray[np.int64], wsum: FloatArray, srs_wr: FloatArray, n_rows: FloatArray,
@@ -402,20 +399,19 @@ def score(
     w = design.weights
     jk = JackknifeN(design, index) if variance == "jkn" else None
 
-    # pass 1: domain totals of every item -----------------------------------
+    # pass 1: per item, weighted counts of each rating in each (domain, PSU) cell
+    # (codes 0 = missing, 1..5); everything below is computed from these tables.
+    tables = _CellTables(r, design, index)
     tot_w = np.empty((n_dom, n_items))
     tot_y = np.empty((n_dom, n_items))
     tot_v = np.empty((n_dom, n_items))
+    tot_v2 = np.empty((n_dom, n_items))
     cnt = np.empty((n_dom, n_items), dtype=np.int64)
-    valid = ~np.isnan(r)
     for j in range(n_items):
-        a = valid[:, j]
-        wa = np.where(a, w, 0.0)
-        rj = np.where(a, r[:, j], 0.0)
-        tot_w[:, j] = _bc(dcodes, wa, n_dom)
-        tot_y[:, j] = _bc(dcodes, wa * (rj >= 4), n_dom)
-        tot_v[:, j] = _bc(dcodes, wa * rj, n_dom)
-        cnt[:, j] = np.bincount(dcodes, weights=a, minlength=n_dom).astype(np.int64)
+        st = tables.item(j)
+        tot_w[:, j], tot_y[:, j], tot_v[:, j], tot_v2[:, j] = (
+            tables.to_domains(st.cells[:, k]) for k in range(4))
+        cnt[:, j] = np.rint(tables.to_domains(st.counts)).astype(np.int64)
     p_item = np.stack([_safe_div(tot_y, tot_w), _safe_div(tot_v, tot_w)], axis=-1)  # D,J,2
     avail_item = tot_w > 0
 
@@ -469,55 +465,73 @@ def score(
         stats[node.code] = _Stat(theta=theta, avail=avail, n=np.zeros(n_dom, np.int64),
                                  wsum=np.zeros(n_dom), missing_items=missing)
 
-    # pass 2: influence values -------------------------------------------------
+    # pass 2: influence values as cell totals; rows only for the index nodes'
+    # respondent counts and design effects ---------------------------------------
     results: list[Indicator] = []
-    z_node = {nd.code: np.zeros((n_rows, 2), order="F") for nd in order}
+    cell_dom = index.cell_domain
+    n_cells = index.n_cells
+    rows_beta = (np.full(n_dom, float(design.n)) if design.calibration is not None else None)
+    cal = design.calibration
+    inv_w = _inverse(tot_w)  # D, J
+    node_t = {nd.code: np.zeros((n_cells, 2)) for nd in order}
+    node_s = {nd.code: None for nd in order}
+    node_z = {nd.code: np.zeros((n_rows, 2), order="F") for nd in order}
     any_valid = {nd.code: np.zeros(n_rows, dtype=bool) for nd in order}
+    node_den = {nd.code: _inverse(tot_w[:, leaves[nd.code]].sum(axis=1))
+                for nd in order if nd.rule == "pooled"}
     item_of_nodes: dict[int, list[str]] = {}
     for nd in order:
         for j in leaves[nd.code]:
             item_of_nodes.setdefault(j, []).append(nd.code)
-    rows_beta = (np.full(n_dom, float(design.n)) if design.calibration is not None else None)
+    dom6 = dcodes * 6 if n_dom > 1 else None
     jk_item: dict[int, FloatArray] = {}
-
-    def per_row(v: FloatArray) -> FloatArray | float:
-        """Domain values spread to rows (a scalar for a single domain)."""
-        return float(v[0]) if n_dom == 1 else v[dcodes]
-
-    pooled_den = {nd.code: _inverse(tot_w[:, leaves[nd.code]].sum(axis=1))
-                  for nd in order if nd.rule == "pooled"}
     for j in range(n_items):
-        a = valid[:, j]
-        af = a.astype(np.float64)
-        rj = np.where(a, r[:, j], 0.0)
-        ys = (rj >= 4).astype(np.float64)
-        yv = np.column_stack([ys, rj])
-        inv_w = per_row(_inverse(tot_w[:, j]))
-        z = np.empty((n_rows, 2), order="F")
-        np.multiply(ys - af * per_row(np.nan_to_num(p_item[:, j, 0])), inv_w, out=z[:, 0])
-        np.multiply(rj - af * per_row(np.nan_to_num(p_item[:, j, 1])), inv_w, out=z[:, 1])
+        st = tables.item(j)
+        th = np.nan_to_num(p_item[:, j, :])  # D, 2
+        # z value of each (domain, rating code): (y - theta) / W, 0 for missing
+        zval = np.zeros((n_dom, 6, 2))
+        zval[:, 1:, 0] = (LEVEL_Y[None, 1:] - th[:, :1]) * inv_w[:, j:j + 1]
+        zval[:, 1:, 1] = (LEVEL_V[None, 1:] - th[:, 1:]) * inv_w[:, j:j + 1]
+        t = _cell_totals(st.cells, th[cell_dom], inv_w[cell_dom, j])
+        s_cal = (None if cal is None else
+                 _cal_totals(st.blocks, th, inv_w[:, j]))
+        code_j = tables.codes[:, j]
+        answered = code_j > 0
+        key = code_j.astype(np.intp) if dom6 is None else dom6 + code_j
         for code in item_of_nodes.get(j, ()):
             node = by_code[code]
-            any_valid[code] |= a
-            zn = z_node[code]
+            any_valid[code] |= answered
             if node.rule == "pooled":
-                th_n = np.nan_to_num(stats[code].theta)
-                inv_d = per_row(pooled_den[code])
-                zn[:, 0] += (ys - af * per_row(th_n[:, 0])) * inv_d
-                zn[:, 1] += (rj - af * per_row(th_n[:, 1])) * inv_d
+                thn = np.nan_to_num(stats[code].theta)
+                den = node_den[code]
+                zv = np.zeros((n_dom, 6, 2))
+                zv[:, 1:, 0] = (LEVEL_Y[None, 1:] - thn[:, :1]) * den[:, None]
+                zv[:, 1:, 1] = (LEVEL_V[None, 1:] - thn[:, 1:]) * den[:, None]
+                node_t[code] += _cell_totals(st.cells, thn[cell_dom], den[cell_dom])
+                if cal is not None:
+                    sc = _cal_totals(st.blocks, thn, den)
+                    node_s[code] = sc if node_s[code] is None else node_s[code] + sc
             elif j in coef_items[code]:
-                c = per_row(coef_items[code][j])
-                zn[:, 0] += c * z[:, 0]
-                zn[:, 1] += c * z[:, 1]
-        x = np.empty((n_rows, 2), order="F")
-        np.multiply(z[:, 0], w, out=x[:, 0])
-        np.multiply(z[:, 1], w, out=x[:, 1])
+                c = coef_items[code][j]
+                zv = zval * c[:, None, None]
+                node_t[code] += t * c[cell_dom, None]
+                if cal is not None:
+                    sc = s_cal * c[:, None, None]
+                    node_s[code] = sc if node_s[code] is None else node_s[code] + sc
+            else:
+                continue
+            zn = node_z[code]
+            zn[:, 0] += np.take(zv[:, :, 0].ravel(), key)
+            zn[:, 1] += np.take(zv[:, :, 1].ravel(), key)
+        present = st.counts > 0
         if jk is not None:
-            var, jk_item[j] = jk.item_variance(a, yv, w)
+            var, jk_item[j] = jk.item_variance(st.cells)
+        elif cal is not None:
+            var = calibrated_cell_variance(design, index, t, s_cal)
         else:
-            var = linearised_variance(design, index, x, present=a)
-        df = domain_df(design, index, present=a)
-        srs = _srs_wr(x, z, dcodes, n_dom, tot_w[:, j], cnt[:, j])
+            var = cell_variance(design, index, t, present)
+        df = cell_df(index, present)
+        srs = _srs_item(tot_w[:, j], tot_y[:, j], tot_v[:, j], tot_v2[:, j], th, cnt[:, j])
         share, mean = _finish(index.labels, p_item[:, j, :], var, df, cnt[:, j], tot_w[:, j],
                               srs, rows_beta if rows_beta is not None else cnt[:, j],
                               [()] * n_dom, ci=ci, alpha=alpha, min_n=min_n)
@@ -526,26 +540,36 @@ def score(
     jk_node: dict[str, FloatArray] = {}
     for node in order:
         code = node.code
-        zc = z_node[code]
+        zc = node_z[code]
         for ch, c in coef_nodes.get(code, {}).items():
-            cr = per_row(c)
-            zc[:, 0] += cr * z_node[ch][:, 0]
-            zc[:, 1] += cr * z_node[ch][:, 1]
+            cr = float(c[0]) if n_dom == 1 else c[dcodes]
+            zc[:, 0] += cr * node_z[ch][:, 0]
+            zc[:, 1] += cr * node_z[ch][:, 1]
             any_valid[code] |= any_valid[ch]
-        x = np.empty((n_rows, 2), order="F")
-        np.multiply(zc[:, 0], w, out=x[:, 0])
-        np.multiply(zc[:, 1], w, out=x[:, 1])
-        present = any_valid[code]
-        n_d = np.bincount(dcodes, weights=present, minlength=n_dom).astype(np.int64)
-        w_d = _bc(dcodes, np.where(present, w, 0.0), n_dom)
+            node_t[code] += node_t[ch] * c[cell_dom, None]
+            if cal is not None and node_s[ch] is not None:
+                sc = node_s[ch] * c[:, None, None]
+                node_s[code] = sc if node_s[code] is None else node_s[code] + sc
+        pres = any_valid[code]
+        n_d = np.bincount(dcodes, weights=pres, minlength=n_dom).astype(np.int64)
+        w_d = np.bincount(dcodes, weights=np.where(pres, w, 0.0), minlength=n_dom)
+        cell_present = np.bincount(index.cell, weights=pres, minlength=n_cells) > 0
         if jk is not None:
             var, jk_node[code] = jk.node_variance(node, leaves[code], coef_items.get(code, {}),
                                                   coef_nodes.get(code, {}), jk_item, jk_node,
-                                                  stats[code].theta, valid, r, w)
+                                                  tables)
+        elif cal is not None:
+            s_node = node_s[code] if node_s[code] is not None else np.zeros(
+                (n_dom, cal.n_levels, 2))
+            var = calibrated_cell_variance(design, index, node_t[code], s_node)
         else:
-            var = linearised_variance(design, index, x, present=present)
-        df = domain_df(design, index, present=present)
-        srs = _srs_wr(x, zc, dcodes, n_dom, w_d, n_d)
+            var = cell_variance(design, index, node_t[code], cell_present)
+        df = cell_df(index, cell_present)
+        srs = np.empty((n_dom, 2))
+        for k in range(2):
+            srs[:, k] = np.bincount(dcodes, weights=w * zc[:, k] * zc[:, k], minlength=n_dom)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            srs *= (w_d / (n_d - 1.0))[:, None]
         flags = [("items-missing",) if m else () for m in stats[code].missing_items]
         share, mean = _finish(index.labels, stats[code].theta, var, df, n_d, w_d, srs,
                               rows_beta if rows_beta is not None else n_d, flags,
@@ -558,20 +582,106 @@ def score(
                        ci=ci, alpha=alpha)
 
 
+LEVEL_Y = np.array([0.0, 0.0, 0.0, 0.0, 1.0, 1.0])
+LEVEL_V = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+_CACHE_LIMIT = 40_000_000  # floats of cell tables kept between the two passes
+
+
+@dataclass(slots=True)
+class _ItemStats:
+    """Per (domain, PSU) cell: sums of w, w*y, w*r, w*r^2 over valid answers, and n."""
+
+    cells: FloatArray            # (C, 4)
+    counts: FloatArray           # (C,)
+    blocks: FloatArray | None    # (D, L, 3): sums of w*b, w*b*y, w*b*r per level
+
+
+class _CellTables:
+    """Weighted rating counts per cell, computed with one ``bincount`` per item."""
+
+    def __init__(self, r: FloatArray, design: Design, index: DomainIndex) -> None:
+        self.codes = np.empty(r.shape, dtype=np.int8, order="F")
+        for j in range(r.shape[1]):
+            col = r[:, j]
+            self.codes[:, j] = np.where(col == col, col, 0.0)  # NaN (missing) -> code 0
+        self.index = index
+        self.w = design.weights
+        self.n_cells = index.n_cells
+        self.cell6 = index.cell * 6
+        self.cell_dom = index.cell_domain
+        cal = design.calibration
+        self.block_keys: list[tuple[NDArray[np.int64], FloatArray, int]] = []
+        if cal is not None:
+            n_dom = index.n_domains
+            for codes, factor, size in zip(cal.codes, cal.factors, cal.sizes, strict=True):
+                base = codes if n_dom == 1 else index.codes * size + codes
+                self.block_keys.append((base * 6, self.w * factor, n_dom * size))
+        n_items = r.shape[1]
+        self.keep = self.n_cells * 5 * n_items <= _CACHE_LIMIT
+        self.cache: dict[int, _ItemStats] = {}
+
+    def item(self, j: int) -> _ItemStats:
+        hit = self.cache.get(j)
+        if hit is not None:
+            return hit
+        code = self.codes[:, j]
+        key = self.cell6 + code
+        nc = self.n_cells
+        sw = np.bincount(key, weights=self.w, minlength=nc * 6).reshape(nc, 6)
+        cn = np.bincount(key, minlength=nc * 6).reshape(nc, 6)
+        cells = np.column_stack([sw[:, 1:].sum(axis=1), sw @ LEVEL_Y, sw @ LEVEL_V,
+                                 sw @ (LEVEL_V * LEVEL_V)])
+        counts = cn[:, 1:].sum(axis=1).astype(np.float64)
+        blocks = None
+        if self.block_keys:
+            parts = []
+            for base, wf, size in self.block_keys:
+                tab = np.bincount(base + code, weights=wf, minlength=size * 6).reshape(-1, 6)
+                parts.append(np.column_stack([tab[:, 1:].sum(axis=1), tab @ LEVEL_Y,
+                                              tab @ LEVEL_V]).reshape(
+                    self.index.n_domains, -1, 3))
+            blocks = np.concatenate(parts, axis=1)
+        out = _ItemStats(cells=cells, counts=counts, blocks=blocks)
+        if self.keep:
+            self.cache[j] = out
+        return out
+
+    def to_domains(self, cell_values: FloatArray) -> FloatArray:
+        return np.bincount(self.cell_dom, weights=cell_values, minlength=self.index.n_domains)
+
+
+def _cell_totals(cells: FloatArray, theta: FloatArray, inv: FloatArray) -> FloatArray:
+    """Cell totals of :math:`w z` for share and mean: :math:`(Y_c - \\theta W_c)/W_d`."""
+    t = np.empty((cells.shape[0], 2))
+    t[:, 0] = (cells[:, 1] - theta[:, 0] * cells[:, 0]) * inv
+    t[:, 1] = (cells[:, 2] - theta[:, 1] * cells[:, 0]) * inv
+    return t
+
+
+def _cal_totals(blocks: FloatArray | None, theta: FloatArray, inv: FloatArray) -> FloatArray:
+    """:math:`B^\\top (w z)` per domain (D, L, 2) from the per-level sums."""
+    if blocks is None:
+        raise ValueError("calibrated design without calibration tables")
+    s = np.empty(blocks.shape[:2] + (2,))
+    s[:, :, 0] = (blocks[:, :, 1] - theta[:, None, 0] * blocks[:, :, 0]) * inv[:, None]
+    s[:, :, 1] = (blocks[:, :, 2] - theta[:, None, 1] * blocks[:, :, 0]) * inv[:, None]
+    return s
+
+
+def _srs_item(wsum: FloatArray, ysum: FloatArray, vsum: FloatArray, v2sum: FloatArray,
+              theta: FloatArray, n: NDArray[np.int64]) -> FloatArray:
+    """:math:`V_{srs,wr} = \\frac{W}{n-1}\\sum_i w_i z_i^2` per domain for share and mean."""
+    p, m = theta[:, 0], theta[:, 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ss_share = ysum * (1 - p) ** 2 + (wsum - ysum) * p * p
+        ss_mean = v2sum - 2 * m * vsum + m * m * wsum
+        return np.column_stack([ss_share, ss_mean]) / (wsum * (n - 1.0))[:, None]
+
+
 def _inverse(v: FloatArray) -> FloatArray:
     """1 / v where v > 0, else 0."""
     with np.errstate(divide="ignore"):
         return np.where(v > 0, 1.0 / np.where(v > 0, v, 1.0), 0.0)
-
-
-def _srs_wr(x: FloatArray, z: FloatArray, dcodes: NDArray[np.int64], n_dom: int,
-            wsum: FloatArray, n: NDArray[np.int64]) -> FloatArray:
-    """:math:`V_{srs,wr} = \\frac{W}{n-1}\\sum_i w_i z_i^2` per domain (columns of z)."""
-    out = np.empty((n_dom, z.shape[1]))
-    for k in range(z.shape[1]):
-        out[:, k] = np.bincount(dcodes, weights=x[:, k] * z[:, k], minlength=n_dom)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return out * (wsum / (n - 1.0))[:, None]
 
 
 def share_satisfied(

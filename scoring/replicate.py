@@ -38,12 +38,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numpy.typing import NDArray
 
 from .design import Design, DomainIndex, FloatArray
 
 if TYPE_CHECKING:
-    from .estimates import IndexNode
+    from .estimates import IndexNode, _CellTables
 
 MAX_CELLS = 50_000_000
 
@@ -61,7 +60,6 @@ class JackknifeN:
                              "use linearisation")
         self.design = design
         self.index = index
-        self.key = index.codes * p + design.psu
         nh = design.n_psu
         h_of_p = design.psu_stratum
         lonely = nh[h_of_p] == 1
@@ -80,12 +78,13 @@ class JackknifeN:
                 self.scale = p / self.rep_psu.size
         self.n_rep = self.rscale.size
 
-    def _replicate_totals(self, values: FloatArray) -> FloatArray:
-        """(D, R) replicate domain totals of ``values`` (already weighted)."""
+    def _replicate_totals(self, cell_values: FloatArray) -> FloatArray:
+        """(D, R) replicate domain totals from (domain, PSU) cell totals."""
         d = self.index.n_domains
         design = self.design
         p, h = design.n_psus, design.n_strata
-        t = np.bincount(self.key, weights=values, minlength=d * p).reshape(d, p)
+        t = np.zeros((d, p))
+        t[self.index.cell_domain, self.index.cell_psu] = cell_values
         s = np.zeros((d, h))
         for k in range(h):
             s[:, k] = t[:, design.psu_stratum == k].sum(axis=1)
@@ -109,42 +108,27 @@ class JackknifeN:
         dev = np.where(ok, thetas - mean[:, None, :], 0.0)
         return self.scale * np.einsum("drk,r->dk", dev * dev, self.rscale)
 
-    def item_thetas(self, a: NDArray[np.bool_], yv: FloatArray, w: FloatArray) -> FloatArray:
-        """(D, R, 2) replicate share and mean of one item."""
-        wa = np.where(a, w, 0.0)
-        den = self._replicate_totals(wa)
-        out = np.empty(den.shape + (yv.shape[1],))
+    def _ratio_thetas(self, w: FloatArray, y: FloatArray, v: FloatArray) -> FloatArray:
+        den = self._replicate_totals(w)
         with np.errstate(invalid="ignore", divide="ignore"):
-            for k in range(yv.shape[1]):
-                out[:, :, k] = self._replicate_totals(wa * yv[:, k]) / den
-        return out
+            return np.stack([self._replicate_totals(y) / den,
+                             self._replicate_totals(v) / den], axis=-1)
 
-    def item_variance(
-        self, a: NDArray[np.bool_], yv: FloatArray, w: FloatArray,
-    ) -> tuple[FloatArray, FloatArray]:
-        """JKn variance (D, 2) of an item's share and mean, and its replicates."""
-        th = self.item_thetas(a, yv, w)
+    def item_variance(self, cells: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """JKn variance (D, 2) of an item's share and mean from its cell sums
+        (columns: w, w*y, w*r), and its replicates (D, R, 2)."""
+        th = self._ratio_thetas(cells[:, 0], cells[:, 1], cells[:, 2])
         return self._variance(th), th
 
     def node_variance(
         self, node: IndexNode, leaf: Sequence[int], coef_items: Mapping[int, FloatArray],
         coef_nodes: Mapping[str, FloatArray], item_reps: Mapping[int, FloatArray],
-        node_reps: Mapping[str, FloatArray], theta: FloatArray, valid: NDArray[np.bool_],
-        ratings: FloatArray, w: FloatArray,
+        node_reps: Mapping[str, FloatArray], tables: _CellTables,
     ) -> tuple[FloatArray, FloatArray]:
         """JKn variance (D, 2) of an index node and its replicates (D, R, 2)."""
         if node.rule == "pooled":
-            num = np.zeros((self.index.n_domains, self.n_rep, 2))
-            den = np.zeros((self.index.n_domains, self.n_rep))
-            for j in leaf:
-                a = valid[:, j]
-                wa = np.where(a, w, 0.0)
-                rj = np.where(a, ratings[:, j], 0.0)
-                den += self._replicate_totals(wa)
-                num[:, :, 0] += self._replicate_totals(wa * (rj >= 4))
-                num[:, :, 1] += self._replicate_totals(wa * rj)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                th = num / den[:, :, None]
+            sums = sum(tables.item(j).cells for j in leaf)
+            th = self._ratio_thetas(sums[:, 0], sums[:, 1], sums[:, 2])
         else:
             th = np.zeros((self.index.n_domains, self.n_rep, 2))
             for j, c in coef_items.items():
