@@ -37,3 +37,16 @@ class UserForm(FlaskForm):
     centres = SelectMultipleField(_l("Centres (managers only)"), coerce=int)
     password = PasswordField(_l("New password"), validators=[Optional(), Length(min=10, max=256)])
     active = BooleanField(_l("Active"), default=True)
+
+
+class CentreForm(FlaskForm):
+    """A service centre and the questionnaire its kiosks show."""
+
+    code = StringField(_l("Code"), validators=[
+        DataRequired(), Length(min=2, max=32),
+        Regexp(r"^[A-Z0-9][A-Z0-9_-]*$",
+               message=_l("Capital letters, digits, dash, underscore."))])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    unit = SelectField(_l("Administrative unit"), coerce=int)
+    questionnaire = SelectField(_l("Questionnaire shown on its kiosks"))
+    active = BooleanField(_l("Active"), default=True)

@@ -21,11 +21,19 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import SelectChoice
 
+from .. import registry
 from ..extensions import db, limiter
-from ..models import Centre, User
+from ..models import AdminUnit, Centre, User
 from .access import roles_required
-from .forms import ROLE_LABELS, LoginForm, UserForm
-from .services import UserInvalid, authenticate, create_user, update_user
+from .forms import ROLE_LABELS, CentreForm, LoginForm, UserForm
+from .services import (
+    CentreInvalid,
+    UserInvalid,
+    authenticate,
+    create_user,
+    save_centre,
+    update_user,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/staff", template_folder="templates")
 
@@ -125,3 +133,48 @@ def user_edit(user_id: int) -> str | WerkzeugResponse:
             flash(_("User %(name)s saved.", name=user.username))
             return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=user)
+
+
+@bp.get("/centres")
+@roles_required("admin")
+def centres() -> str:
+    rows = db.session.scalars(select(Centre).order_by(Centre.name)).all()
+    return render_template("admin/centres.html", centres=rows)
+
+
+def _centre_form(centre: Centre | None) -> CentreForm:
+    form = CentreForm(obj=centre) if centre is not None and request.method == "GET" \
+        else CentreForm()
+    units = db.session.scalars(select(AdminUnit).order_by(AdminUnit.name)).all()
+    form.unit.choices = [SelectChoice(u.id, u.name) for u in units]
+    form.questionnaire.choices = [
+        SelectChoice(f"{q.id}@{q.version}", f"{_(q.title)} ({q.id} v{q.version})")
+        for q in sorted(registry(), key=lambda q: (q.id, q.version))
+    ]
+    if centre is not None and request.method == "GET":
+        form.unit.data = centre.unit_id
+        form.questionnaire.data = f"{centre.questionnaire_id}@{centre.questionnaire_version}"
+    return form
+
+
+@bp.route("/centres/new", methods=["GET", "POST"])
+@bp.route("/centres/<int:centre_id>", methods=["GET", "POST"])
+@roles_required("admin")
+def centre_edit(centre_id: int | None = None) -> str | WerkzeugResponse:
+    centre = db.session.get(Centre, centre_id) or abort(404) if centre_id else None
+    form = _centre_form(centre)
+    if centre is not None:
+        form.code.data = centre.code  # the code is the centre's identity: never changed
+    if form.validate_on_submit():
+        try:
+            saved = save_centre(centre, code=form.code.data or "", name=form.name.data or "",
+                                unit_id=form.unit.data, questionnaire=form.questionnaire.data,
+                                active=bool(form.active.data))
+        except CentreInvalid as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Centre %(code)s saved.", code=saved.code))
+            return redirect(url_for("admin.centres"))
+    return render_template("admin/centre_form.html", form=form, centre=centre)

@@ -6,11 +6,13 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from ..models import ROLES, Centre, User, utcnow
+from ..models import ROLES, AdminUnit, Centre, User, utcnow
+from ..questionnaires import nfc
 
 #: A hash to compare against when the username is unknown, so timing does not tell.
 _DUMMY_HASH = generate_password_hash("not a password", method="scrypt")
@@ -101,3 +103,36 @@ def authenticate(username: str, password: str) -> User | None:
     user.locked_until = None
     db.session.flush()
     return user
+
+
+class CentreInvalid(ValueError):
+    """A centre could not be created or changed; the message says why."""
+
+
+def save_centre(centre: Centre | None, *, code: str, name: str, unit_id: int,
+                questionnaire: str, active: bool) -> Centre:
+    """Create (``centre`` None) or change a centre; ``questionnaire`` is ``"<id>@<version>"``.
+
+    A centre's code is its identity in kiosk URLs and in the API, so it never
+    changes; its questionnaire may (responses keep the version they answered).
+    """
+    from .. import registry
+
+    qid, _sep, version = questionnaire.partition("@")
+    if not version.isdigit() or registry().get(qid, int(version)) is None:
+        raise CentreInvalid(_("Unknown questionnaire version."))
+    if db.session.get(AdminUnit, unit_id) is None:
+        raise CentreInvalid(_("Unknown administrative unit."))
+    name = nfc(name.strip())
+    if centre is None:
+        if db.session.scalar(select(Centre).where(Centre.code == code)) is not None:
+            raise CentreInvalid(_("A centre with code %(code)s exists.", code=code))
+        centre = Centre(code=code)
+        db.session.add(centre)
+    centre.name = name
+    centre.unit_id = unit_id
+    centre.questionnaire_id = qid
+    centre.questionnaire_version = int(version)
+    centre.active = active
+    db.session.flush()
+    return centre
