@@ -137,3 +137,27 @@ def test_demo_ratings_are_plausible(app: Flask, runner: FlaskCliRunner) -> None:
                                                    sa.func.max(Response.submitted_at))).one()
         assert first.year == last.year == 2025
         assert first.utcoffset() is not None
+
+
+def test_hailong_command_upgrades_and_seeds_a_new_database(tmp_path: Path) -> None:
+    """The installed console script, as the README's first command runs it."""
+    import os
+    import subprocess
+    import sys
+
+    hailong_script = Path(sys.executable).with_name("hailong")
+    assert hailong_script.exists(), "the hailong console script is not installed"
+    database = tmp_path / "fresh.db"
+    env = {**os.environ, "HAILONG_DATABASE_URL": f"sqlite:///{database}",
+           "HAILONG_SECRET_KEY": "test-secret-key"}
+    for args in (["db", "upgrade"], ["demo", "--responses", "10"]):
+        done = subprocess.run([str(hailong_script), *args], env=env, capture_output=True,
+                              text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+    engine = sa.create_engine(f"sqlite:///{database}")
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT count(*) FROM centre")).scalar() > 0
+            assert connection.execute(sa.text("SELECT count(*) FROM response")).scalar() > 0
+    finally:
+        engine.dispose()
