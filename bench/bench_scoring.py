@@ -133,11 +133,20 @@ def bench_c(path: Path, elements: Path) -> None:
     cmd = [sys.executable, "-m", "scoring.cli", str(path), "--weight", "weight", "--strata",
            "stratum", "--psu", "psu", "--elements", str(elements), "--by", "psu",
            "-o", os.devnull]
+    timer = shutil.which("time", path="/usr/bin")
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, cwd=ROOT)
+    if timer:  # GNU time reports the child's own peak RSS (not the forked parent's)
+        proc = subprocess.run([timer, "-v", *cmd], check=True, cwd=ROOT, capture_output=True,
+                              text=True)
+        line = next(x for x in proc.stderr.splitlines() if "Maximum resident" in x)
+        peak = int(line.rsplit(":", 1)[1]) / 1024
+    else:
+        subprocess.run(cmd, check=True, cwd=ROOT)
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     wall = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"(c) hailong score process on {path.name}: {wall:.2f} s wall, peak RSS {peak:.0f} MiB")
+    size = path.stat().st_size / 2**20
+    print(f"(c) hailong score process on {path.name} ({size:.0f} MiB): {wall:.2f} s wall, "
+          f"peak RSS {peak:.0f} MiB")
 
 
 def bench_r(d: dict[str, np.ndarray], tmp: Path) -> None:

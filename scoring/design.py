@@ -313,6 +313,18 @@ def domain_index(design: Design, domains: ArrayLike | None = None) -> DomainInde
         group_cells=np.bincount(cell_group, minlength=guniq.shape[0]).astype(np.int64))
 
 
+def _run_starts(member: IntArray, n_groups: int) -> IntArray | None:
+    """Start of each group's run if ``member`` is sorted and every group occurs."""
+    if member.shape[0] == 0 or n_groups == 0:
+        return None
+    if member[0] != 0 or member[-1] != n_groups - 1:
+        return None
+    step = np.diff(member)
+    if step.min(initial=0) < 0 or step.max(initial=0) > 1:
+        return None
+    return np.concatenate([[0], np.flatnonzero(step) + 1])
+
+
 def _scaled_ss(
     design: Design, totals: FloatArray, member: IntArray, grp_stratum: IntArray,
     grp_members: IntArray, grp_present: NDArray[np.bool_] | None,
@@ -326,14 +338,21 @@ def _scaled_ss(
     g = grp_stratum.shape[0]
     k = totals.shape[1]
     nh = design.n_psu[grp_stratum].astype(np.float64)
-    s1 = np.empty((g, k))
-    for j in range(k):
-        s1[:, j] = np.bincount(member, weights=totals[:, j], minlength=g)
-    mean = s1 / nh[:, None]
-    ss = np.empty((g, k))
-    for j in range(k):
-        dev = totals[:, j] - mean[member, j]
-        ss[:, j] = np.bincount(member, weights=dev * dev, minlength=g)
+    starts = _run_starts(member, g)
+    if starts is not None:  # members sorted by group: contiguous sums, no scatter
+        s1 = np.add.reduceat(totals, starts, axis=0)
+        mean = s1 / nh[:, None]
+        dev = totals - np.repeat(mean, grp_members, axis=0)
+        ss = np.add.reduceat(dev * dev, starts, axis=0)
+    else:
+        s1 = np.empty((g, k))
+        for j in range(k):
+            s1[:, j] = np.bincount(member, weights=totals[:, j], minlength=g)
+        mean = s1 / nh[:, None]
+        ss = np.empty((g, k))
+        for j in range(k):
+            dev1 = totals[:, j] - mean[member, j]
+            ss[:, j] = np.bincount(member, weights=dev1 * dev1, minlength=g)
     ss += (nh - grp_members)[:, None] * mean * mean
     f = design.fpc_factor[grp_stratum]
     lonely = nh == 1
@@ -460,8 +479,15 @@ def calibrated_cell_variance(
 def cell_df(index: DomainIndex, cell_present: NDArray[np.bool_]) -> IntArray:
     """Degrees of freedom per domain from the cells (PSUs) that have members."""
     ng = index.group_domain.shape[0]
-    gp = np.bincount(index.cell_group, weights=cell_present, minlength=ng) > 0
-    n_cells = np.bincount(index.cell_domain, weights=cell_present, minlength=index.n_domains)
+    starts = _run_starts(index.cell_group, ng)
+    if starts is not None:
+        per_group = np.add.reduceat(cell_present.astype(np.int64), starts)
+        gp = per_group > 0
+        n_cells = np.bincount(index.group_domain, weights=per_group, minlength=index.n_domains)
+    else:
+        gp = np.bincount(index.cell_group, weights=cell_present, minlength=ng) > 0
+        n_cells = np.bincount(index.cell_domain, weights=cell_present,
+                              minlength=index.n_domains)
     n_groups = np.bincount(index.group_domain, weights=gp, minlength=index.n_domains)
     return (n_cells - n_groups).astype(np.int64)
 

@@ -408,10 +408,9 @@ def score(
     tot_v2 = np.empty((n_dom, n_items))
     cnt = np.empty((n_dom, n_items), dtype=np.int64)
     for j in range(n_items):
-        st = tables.item(j)
-        tot_w[:, j], tot_y[:, j], tot_v[:, j], tot_v2[:, j] = (
-            tables.to_domains(st.cells[:, k]) for k in range(4))
-        cnt[:, j] = np.rint(tables.to_domains(st.counts)).astype(np.int64)
+        dom_tot = tables.domain_totals(j)
+        tot_w[:, j], tot_y[:, j], tot_v[:, j], tot_v2[:, j] = dom_tot[:4]
+        cnt[:, j] = np.rint(dom_tot[4]).astype(np.int64)
     p_item = np.stack([_safe_div(tot_y, tot_w), _safe_div(tot_v, tot_w)], axis=-1)  # D,J,2
     avail_item = tot_w > 0
 
@@ -492,7 +491,7 @@ def score(
         zval = np.zeros((n_dom, 6, 2))
         zval[:, 1:, 0] = (LEVEL_Y[None, 1:] - th[:, :1]) * inv_w[:, j:j + 1]
         zval[:, 1:, 1] = (LEVEL_V[None, 1:] - th[:, 1:]) * inv_w[:, j:j + 1]
-        t = _cell_totals(st.cells, th[cell_dom], inv_w[cell_dom, j])
+        t = _cell_totals(st.cells, _spread(th, cell_dom), _spread(inv_w[:, j], cell_dom))
         s_cal = (None if cal is None else
                  _cal_totals(st.blocks, th, inv_w[:, j]))
         code_j = tables.codes[:, j]
@@ -507,14 +506,15 @@ def score(
                 zv = np.zeros((n_dom, 6, 2))
                 zv[:, 1:, 0] = (LEVEL_Y[None, 1:] - thn[:, :1]) * den[:, None]
                 zv[:, 1:, 1] = (LEVEL_V[None, 1:] - thn[:, 1:]) * den[:, None]
-                node_t[code] += _cell_totals(st.cells, thn[cell_dom], den[cell_dom])
+                node_t[code] += _cell_totals(st.cells, _spread(thn, cell_dom),
+                                             _spread(den, cell_dom))
                 if cal is not None:
                     sc = _cal_totals(st.blocks, thn, den)
                     node_s[code] = sc if node_s[code] is None else node_s[code] + sc
             elif j in coef_items[code]:
                 c = coef_items[code][j]
                 zv = zval * c[:, None, None]
-                node_t[code] += t * c[cell_dom, None]
+                node_t[code] += t * _spread(c, cell_dom)[..., None]
                 if cal is not None:
                     sc = s_cal * c[:, None, None]
                     node_s[code] = sc if node_s[code] is None else node_s[code] + sc
@@ -542,11 +542,11 @@ def score(
         code = node.code
         zc = node_z[code]
         for ch, c in coef_nodes.get(code, {}).items():
-            cr = float(c[0]) if n_dom == 1 else c[dcodes]
+            cr = _spread(c, dcodes)
             zc[:, 0] += cr * node_z[ch][:, 0]
             zc[:, 1] += cr * node_z[ch][:, 1]
             any_valid[code] |= any_valid[ch]
-            node_t[code] += node_t[ch] * c[cell_dom, None]
+            node_t[code] += node_t[ch] * _spread(c, cell_dom)[..., None]
             if cal is not None and node_s[ch] is not None:
                 sc = node_s[ch] * c[:, None, None]
                 node_s[code] = sc if node_s[code] is None else node_s[code] + sc
@@ -617,6 +617,11 @@ class _CellTables:
                 base = codes if n_dom == 1 else index.codes * size + codes
                 self.block_keys.append((base * 6, self.w * factor, n_dom * size))
         n_items = r.shape[1]
+        # few cells: one bincount of (cell, rating code); many cells (e.g. one PSU
+        # per respondent): five plain bincounts over the cells are cheaper
+        self.wide = self.n_cells * 6 <= r.shape[0] // 2
+        self.identity = (self.n_cells == r.shape[0]
+                         and bool(np.all(index.cell == np.arange(r.shape[0]))))
         self.keep = self.n_cells * 5 * n_items <= _CACHE_LIMIT
         self.cache: dict[int, _ItemStats] = {}
 
@@ -625,13 +630,29 @@ class _CellTables:
         if hit is not None:
             return hit
         code = self.codes[:, j]
-        key = self.cell6 + code
         nc = self.n_cells
-        sw = np.bincount(key, weights=self.w, minlength=nc * 6).reshape(nc, 6)
-        cn = np.bincount(key, minlength=nc * 6).reshape(nc, 6)
-        cells = np.column_stack([sw[:, 1:].sum(axis=1), sw @ LEVEL_Y, sw @ LEVEL_V,
-                                 sw @ (LEVEL_V * LEVEL_V)])
-        counts = cn[:, 1:].sum(axis=1).astype(np.float64)
+        if self.wide:
+            key = self.cell6 + code
+            sw = np.bincount(key, weights=self.w, minlength=nc * 6).reshape(nc, 6)
+            cn = np.bincount(key, minlength=nc * 6).reshape(nc, 6)
+            cells = np.column_stack([sw[:, 1:].sum(axis=1), sw @ LEVEL_Y, sw @ LEVEL_V,
+                                     sw @ (LEVEL_V * LEVEL_V)])
+            counts = cn[:, 1:].sum(axis=1).astype(np.float64)
+        else:
+            answered = code > 0
+            wa = np.where(answered, self.w, 0.0)
+            wv = wa * code
+            cols = (wa, np.where(code >= 4, wa, 0.0), wv, wv * code)
+            cells = np.empty((nc, 4))
+            if self.identity:  # one row per cell, in cell order
+                for k, v in enumerate(cols):
+                    cells[:, k] = v
+                counts = answered.astype(np.float64)
+            else:
+                cell = self.index.cell
+                for k, v in enumerate(cols):
+                    cells[:, k] = np.bincount(cell, weights=v, minlength=nc)
+                counts = np.bincount(cell, weights=answered, minlength=nc)
         blocks = None
         if self.block_keys:
             parts = []
@@ -648,6 +669,21 @@ class _CellTables:
 
     def to_domains(self, cell_values: FloatArray) -> FloatArray:
         return np.bincount(self.cell_dom, weights=cell_values, minlength=self.index.n_domains)
+
+    def domain_totals(self, j: int) -> list[FloatArray]:
+        """Domain sums of w, w*y, w*r, w*r^2 and the count of valid answers."""
+        if self.keep or self.wide:
+            st = self.item(j)
+            return [self.to_domains(st.cells[:, k]) for k in range(4)] + [
+                self.to_domains(st.counts)]
+        code = self.codes[:, j]
+        n_dom = self.index.n_domains
+        dom = self.index.codes
+        key = dom * 6 + code if n_dom > 1 else code.astype(np.intp)
+        sw = np.bincount(key, weights=self.w, minlength=n_dom * 6).reshape(n_dom, 6)
+        cn = np.bincount(key, minlength=n_dom * 6).reshape(n_dom, 6)
+        return [sw[:, 1:].sum(axis=1), sw @ LEVEL_Y, sw @ LEVEL_V, sw @ (LEVEL_V * LEVEL_V),
+                cn[:, 1:].sum(axis=1).astype(np.float64)]
 
 
 def _cell_totals(cells: FloatArray, theta: FloatArray, inv: FloatArray) -> FloatArray:
@@ -676,6 +712,13 @@ def _srs_item(wsum: FloatArray, ysum: FloatArray, vsum: FloatArray, v2sum: Float
         ss_share = ysum * (1 - p) ** 2 + (wsum - ysum) * p * p
         ss_mean = v2sum - 2 * m * vsum + m * m * wsum
         return np.column_stack([ss_share, ss_mean]) / (wsum * (n - 1.0))[:, None]
+
+
+def _spread(values: FloatArray, codes: NDArray[np.int64]) -> FloatArray:
+    """``values[codes]``, or the single value when all domains share it."""
+    if np.all(values == values[:1]):
+        return values[:1]  # broadcasts
+    return values[codes]
 
 
 def _inverse(v: FloatArray) -> FloatArray:
