@@ -107,17 +107,21 @@ def load_year(year: int, questionnaire_id: str, items: tuple[str, ...],
 
     ratings = np.full((k, len(items)), np.nan)
     col = {code: j for j, code in enumerate(items)}
+    # One range query on the answer primary key (no join: a join costs a lookup per
+    # answer); answers of responses in the range but outside the selection are dropped
+    # by matching ids, so the result does not depend on the order rows arrive in.
+    low, high = (int(rid[0]), int(rid[-1])) if k else (0, -1)
     astmt = (select(Answer.response_id, Answer.item_code, Answer.value)
-             .join(Response, Response.id == Answer.response_id)
-             .where(*where).order_by(Answer.response_id)
+             .where(Answer.response_id.between(low, high))
              .execution_options(yield_per=PARTITION))
     for part in db.session.execute(astmt).partitions():
         m = len(part)
         ids, codes, values = zip(*part, strict=True)
-        rows = np.searchsorted(rid, np.fromiter(ids, np.int64, m))
+        aid = np.fromiter(ids, np.int64, m)
+        rows = np.minimum(np.searchsorted(rid, aid), k - 1)
         cols = np.fromiter((col.get(c, -1) for c in codes), np.int64, m)
         vals = np.array(values, dtype=np.float64)
-        keep = cols >= 0
+        keep = (cols >= 0) & (rid[rows] == aid)
         ratings[rows[keep], cols[keep]] = vals[keep]
 
     # Vietnam has kept UTC+7 without daylight saving since 1975: one offset per year.
