@@ -26,7 +26,14 @@ from wtforms import IntegerField
 from wtforms.validators import NumberRange
 
 from survey.config import PROJECT_ROOT
-from survey.i18n import Languages, is_translated, kiosk_keys, message_key, text_language
+from survey.i18n import (
+    Languages,
+    is_translated,
+    kiosk_keys,
+    kiosk_sources,
+    message_key,
+    text_language,
+)
 from survey.questionnaires import Questionnaire, QuestionnaireRegistry
 from survey.translate import (
     KEYWORDS,
@@ -185,6 +192,20 @@ def test_only_real_translations_ship() -> None:
                 strings = message.string if isinstance(message.string, tuple) else (
                     message.string,)
                 assert not any(s.startswith("[ium]") for s in strings if s)
+
+
+def test_kiosk_strings_are_the_kiosk_blueprint_its_templates_forms_and_submissions() -> None:
+    sources = kiosk_sources()
+    assert "survey/kiosk/" in sources
+    assert "forms/" in sources
+    assert "survey/submissions.py" in sources
+    assert "survey/templates/base.html" in sources  # extended by every kiosk page
+    for source in sources:
+        assert (PROJECT_ROOT / source).exists(), source
+        assert not source.startswith(("survey/dashboard/", "survey/admin/", "survey/export/"))
+    keys = kiosk_keys(catalog("vi"))
+    assert {"Send my rating", "Rất hài lòng", "Must be a UUID."} <= keys
+    assert "Log in" not in keys
 
 
 # --- the kiosk --------------------------------------------------------------------------
