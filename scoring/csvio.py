@@ -31,8 +31,7 @@ class Table:
     header: tuple[str, ...]
     n_rows: int
     _data: bytes | None
-    _starts: NDArray[np.int64] | None
-    _ends: NDArray[np.int64] | None
+    _delims: NDArray[np.int64] | None  # positions of every comma and newline
     _rows: list[list[str]] | None
     path: str
 
@@ -47,15 +46,29 @@ class Table:
         k = self._col(name)
         if self._rows is not None:
             return np.array([r[k].encode("utf-8") for r in self._rows], dtype=np.bytes_)
-        if self._starts is None or self._ends is None or self._data is None:
+        if self._data is None:
             raise CsvError(f"{self.path}: table has no parsed data")
-        return _cut(self._data, self._starts[:, k], self._ends[:, k])
+        return _cut(self._data, *self._bounds(k))
+
+    def _bounds(self, k: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Start and end byte offsets of column ``k`` in every row."""
+        if self._delims is None:
+            raise CsvError(f"{self.path}: table has no parsed data")
+        ncol = len(self.header)
+        end = self._delims[k::ncol]
+        if k > 0:
+            start = self._delims[k - 1::ncol] + 1
+        else:
+            start = np.empty_like(end)
+            start[:1] = 0
+            start[1:] = self._delims[ncol - 1::ncol][:-1] + 1
+        return start, end
 
     def ratings(self, name: str) -> NDArray[np.float64]:
         """A rating column: 1..5 as float, anything else (text, blank) NaN."""
-        if self._rows is None and self._starts is not None and self._ends is not None:
+        if self._rows is None and self._delims is not None:
             k = self._col(name)
-            start, end = self._starts[:, k], self._ends[:, k]
+            start, end = self._bounds(k)
             buf = np.frombuffer(self._data or b"", dtype=np.uint8)
             out = VALID_BYTES[buf[start]] if buf.shape[0] else np.full(start.shape[0], np.nan)
             other = (end - start) != 1
@@ -162,23 +175,18 @@ def read_table(path: str) -> Table:
         return _read_with_csv(path, header, body)
     ncol = len(header)
     buf = np.frombuffer(body, dtype=np.uint8)
-    delims = np.flatnonzero((buf == 44) | (buf == 10))
-    newlines = buf[delims] == 10
-    n_rows = int(newlines.sum())
-    if delims.shape[0] != n_rows * ncol or not np.all(newlines[ncol - 1::ncol]):
+    is_newline = buf == 10
+    n_rows = int(np.count_nonzero(is_newline))
+    delims = np.flatnonzero(is_newline | (buf == 44))
+    del is_newline
+    if delims.shape[0] != n_rows * ncol or not np.all(buf[delims[ncol - 1::ncol]] == 10):
+        newlines = buf[delims] == 10
         line_of = np.cumsum(newlines) - newlines
         fields = np.bincount(line_of, minlength=n_rows)
         bad = int(np.flatnonzero(fields != ncol)[0]) if np.any(fields != ncol) else 0
         raise CsvError(f"{path}, line {bad + 2}: {int(fields[bad])} fields; "
                        f"the header has {ncol}")
-    ends = delims.reshape(n_rows, ncol)
-    starts = np.empty_like(ends)
-    starts[:, 1:] = ends[:, :-1] + 1
-    starts[:1, 0] = 0
-    starts[1:, 0] = ends[:-1, -1] + 1
-    # column-major, so that each column is contiguous
-    starts, ends = np.asfortranarray(starts), np.asfortranarray(ends)
-    return Table(header=header, n_rows=n_rows, _data=body, _starts=starts, _ends=ends,
+    return Table(header=header, n_rows=n_rows, _data=body, _delims=delims,
                  _rows=None, path=path)
 
 
@@ -190,7 +198,7 @@ def _read_with_csv(path: str, header: Sequence[str], body: bytes) -> Table:
     for i, r in enumerate(rows):
         if len(r) != len(header):
             raise CsvError(f"{path}, line {i + 2}: {len(r)} fields; the header has {len(header)}")
-    return Table(header=tuple(header), n_rows=len(rows), _data=None, _starts=None, _ends=None,
+    return Table(header=tuple(header), n_rows=len(rows), _data=None, _delims=None,
                  _rows=rows, path=path)
 
 
