@@ -114,6 +114,12 @@ def _configure_security(app: Flask) -> None:
 
     init_staff_sessions(app)
     limiter.init_app(app)
+    if app.config["TRUST_PROXY"]:
+        # Behind one reverse proxy: the client's address (rate limits) and the
+        # scheme (HSTS) come from its X-Forwarded-For / X-Forwarded-Proto.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
 
     @app.after_request
     def _headers(response: Any) -> Any:

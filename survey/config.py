@@ -28,6 +28,10 @@ DEFAULTS: dict[str, Any] = {
     # Refuse bodies larger than this before parsing them.
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "SUBMIT_RATE_LIMIT": "30/minute",
+    # All devices of one centre together (a flood aimed at one centre's index).
+    "CENTRE_SUBMIT_RATE_LIMIT": "300/minute",
+    # Near-identical ratings of one device this close in time are flagged "burst".
+    "INTEGRITY_BURST_SECONDS": 10,
     # Client addresses (kiosks behind a centre's NAT) exempt from the limit.
     "RATE_LIMIT_EXEMPT": [],
     "RATELIMIT_STORAGE_URI": "memory://",

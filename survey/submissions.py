@@ -21,7 +21,8 @@ from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
 from .models import CHANNELS, Answer, Centre, Response, utcnow
-from .questionnaires import Questionnaire, nfc
+from .integrity import BURST, clean_text, device_key, is_burst
+from .questionnaires import Questionnaire
 
 #: A submission may be queued offline for a while, but not come from the future.
 CLOCK_SKEW = timedelta(minutes=10)
@@ -71,7 +72,11 @@ def _parse_time(value: Any, name: str, errors: list[FieldError]) -> datetime | N
     if parsed.tzinfo is None:
         errors.append(FieldError(name, _("The time must include its UTC offset.")))
         return None
-    parsed = parsed.astimezone(UTC)
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+00:01 is before year 1 in UTC
+        errors.append(FieldError(name, _("The time is not plausible.")))
+        return None
     now = utcnow()
     if parsed > now + CLOCK_SKEW or parsed < now - MAX_AGE:
         errors.append(FieldError(name, _("The time is not plausible.")))
@@ -190,7 +195,7 @@ def validate(payload: Mapping[str, Any], *, languages: frozenset[str]) -> Submis
             errors.append(FieldError("comment", _("Must be text.")))
             comment = None
         else:
-            comment = nfc(comment).strip() or None
+            comment = clean_text(comment) or None
             # NUL and other control characters: PostgreSQL refuses NUL in text,
             # and nobody types them.
             if comment and any(unicodedata.category(c) == "Cc" and c not in "\t\n\r"
@@ -242,8 +247,11 @@ def store(submission: Submission) -> tuple[Response, bool]:
         age_group=submission.demographics.get("age_group"),
         ethnic_group=submission.demographics.get("ethnic_group"),
         comment=submission.comment,
+        device_key=device_key(),
         answers=[Answer(item_code=c, value=v) for c, v in submission.answers.items()],
     )
+    if is_burst(response):
+        response.integrity_flag = BURST
     try:
         with db.session.begin_nested():
             db.session.add(response)

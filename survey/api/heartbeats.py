@@ -32,9 +32,9 @@ def _time(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        return parsed.astimezone(UTC) if parsed.tzinfo else None
+    except (ValueError, OverflowError):  # OverflowError: before year 1 once in UTC
         return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else None
 
 
 @bp.post("/heartbeats")

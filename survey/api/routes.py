@@ -89,8 +89,23 @@ def _submit_limit() -> str:
     return current_app.config["SUBMIT_RATE_LIMIT"]
 
 
+def _centre_limit() -> str:
+    return current_app.config["CENTRE_SUBMIT_RATE_LIMIT"]
+
+
+def _submitted_centre() -> str:
+    """Rate-limit key: the centre named in the body (one bucket for unnamed ones)."""
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:
+        payload = None
+    centre = payload.get("centre") if isinstance(payload, dict) else None
+    return f"centre:{centre}" if isinstance(centre, str) and len(centre) <= 32 else "centre:?"
+
+
 @bp.post("/responses")
 @limiter.limit(_submit_limit)
+@limiter.limit(_centre_limit, key_func=_submitted_centre)
 def submit() -> JsonResponse:
     try:
         payload = request.get_json(silent=True)
@@ -114,3 +129,6 @@ def submit() -> JsonResponse:
 
 
 from . import heartbeats  # noqa: E402, F401 -- more routes of this blueprint
+
+
+from . import heartbeats, openapi  # noqa: E402, F401 -- more routes of this blueprint

@@ -1,0 +1,115 @@
+"""Hostile or suspicious input: clean free text, recognise bursts, decide exclusions.
+
+A burst is a run of near-identical ratings from one device within seconds —
+more than one citizen cannot fill in a form that fast. Such ratings are
+stored with ``integrity_flag = "burst"``, never dropped: only an analyst's
+explicit decision (:func:`decide_exclusion`, written to the audit log)
+takes a rating out of the indices (``Response.excluded``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import unicodedata
+import uuid
+from datetime import timedelta
+
+from flask import current_app, has_request_context, request
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Answer, AuditLog, Response
+
+log = logging.getLogger(__name__)
+
+BURST = "burst"
+#: Ratings of one device differing in at most this many items are "near-identical".
+NEAR_IDENTICAL_ITEMS = 1
+KIOSK_HEADER = "X-Kiosk-Id"
+_KIOSK_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+
+#: Invisible characters that can reorder or hide text when a comment is shown:
+#: bidirectional embeddings, overrides and isolates (the "Trojan Source" set),
+#: zero-width space, word joiner and the byte-order mark. ZWJ and ZWNJ stay:
+#: emoji sequences and several scripts need them.
+_INVISIBLE = dict.fromkeys(map(ord, (
+    "\u061c\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+    "\u2060\u2066\u2067\u2068\u2069\ufeff"
+)))
+
+
+def clean_text(text: str) -> str:
+    """NFC, without bidi controls or invisible characters, trimmed.
+
+    Control codes are left for the validator to refuse; the result is still
+    shown escaped, never as HTML.
+    """
+    return unicodedata.normalize("NFC", text).translate(_INVISIBLE).strip()
+
+
+def device_key() -> str | None:
+    """Keyed hash of the submitting device: its kiosk id, else its address.
+
+    The hash (HMAC with the secret key) lets bursts from one device be found
+    without keeping an address or an id that could be looked up elsewhere.
+    """
+    if not has_request_context():
+        return None
+    kiosk = request.headers.get(KIOSK_HEADER, "")
+    source = f"kiosk:{kiosk}" if _KIOSK_ID.match(kiosk) else f"addr:{request.remote_addr}"
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(secret, source.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def is_burst(response: Response) -> bool:
+    """Whether another rating of the same device and centre, submitted within
+    ``INTEGRITY_BURST_SECONDS`` of this one, has (nearly) the same answers."""
+    if response.device_key is None:
+        return False
+    window = timedelta(seconds=current_app.config["INTEGRITY_BURST_SECONDS"])
+    neighbours = db.session.scalars(
+        select(Response.id).where(
+            Response.device_key == response.device_key,
+            Response.centre_id == response.centre_id,
+            Response.submitted_at.between(response.submitted_at - window,
+                                          response.submitted_at + window),
+        ).limit(20)
+    ).all()
+    if not neighbours:
+        return False
+    mine = {a.item_code: a.value for a in response.answers}
+    theirs: dict[int, dict[str, int | None]] = {}
+    for row in db.session.execute(
+        select(Answer.response_id, Answer.item_code, Answer.value)
+        .where(Answer.response_id.in_(neighbours))
+    ):
+        theirs.setdefault(row.response_id, {})[row.item_code] = row.value
+    return any(
+        sum(mine.get(code) != other.get(code) for code in mine.keys() | other.keys())
+        <= NEAR_IDENTICAL_ITEMS
+        for other in theirs.values()
+    )
+
+
+def decide_exclusion(submission_id: uuid.UUID, *, exclude: bool, actor: str,
+                     reason: str) -> Response:
+    """Exclude a rating from (or return it to) the indices, with an audit entry."""
+    if not reason.strip():
+        raise ValueError("an exclusion decision needs a reason")
+    response = db.session.scalar(select(Response).where(Response.submission_id == submission_id))
+    if response is None:
+        raise LookupError(f"no rating with submission id {submission_id}")
+    response.excluded = exclude
+    action = "response.exclude" if exclude else "response.include"
+    db.session.add(AuditLog(actor=actor, action=action, details={
+        "submission_id": str(submission_id), "response_id": response.id,
+        "centre_id": response.centre_id, "integrity_flag": response.integrity_flag,
+        "reason": reason.strip(),
+    }))
+    db.session.flush()
+    log.warning("%s: %s rating %s (flag %s): %s", actor, action, submission_id,
+                response.integrity_flag, reason.strip())
+    return response
