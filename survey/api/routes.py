@@ -128,7 +128,4 @@ def submit() -> JsonResponse:
     )
 
 
-from . import heartbeats  # noqa: E402, F401 -- more routes of this blueprint
-
-
 from . import heartbeats, openapi  # noqa: E402, F401 -- more routes of this blueprint
