@@ -42,6 +42,7 @@ from .estimates import (
     valid_ratings,
 )
 from .intervals import SHARE_CI_METHODS, ShareCI, clopper_pearson, mean_interval, share_interval
+from .moments import Moments, estimate_tree_from_moments, moments_from_ratings, tree_cover
 from .weights import (
     Margin,
     WeightingResult,
@@ -66,6 +67,7 @@ __all__ = [
     "Indicator",
     "LonelyPSU",
     "Margin",
+    "Moments",
     "ScoreResult",
     "ShareCI",
     "WeightingResult",
@@ -76,15 +78,18 @@ __all__ = [
     "domain_df",
     "domain_index",
     "elements_tree",
+    "estimate_tree_from_moments",
     "linearised_variance",
     "make_design",
     "margins_from_table",
     "mean_interval",
     "mean_rating",
+    "moments_from_ratings",
     "poststratify",
     "rake",
     "score",
     "share_interval",
     "share_satisfied",
+    "tree_cover",
     "valid_ratings",
 ]
