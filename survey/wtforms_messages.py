@@ -3,8 +3,8 @@
 WTForms and Flask-WTF ship no Vietnamese catalog, so their validation
 messages go through hailong's catalogs instead: :class:`CatalogTranslations`
 answers WTForms' translations protocol from the chosen language (with the
-Vietnamese fallback), and :class:`TranslatedForm` is a ``FlaskForm`` that
-uses it. :data:`MESSAGES` lists the messages those fields and validators can
+Vietnamese fallback), and :class:`TranslatedForm`, the ``FlaskForm`` every
+hailong form derives from, uses it. :data:`MESSAGES` lists the messages those fields and validators can
 show, so ``hailong translate extract`` puts them in ``messages.pot``.
 
 The two the kiosk form can show ("Not a valid choice.", "This field is

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     PasswordField,
@@ -15,6 +14,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from ..models import ROLES
+from ..wtforms_messages import TranslatedForm
 
 ROLE_LABELS = {
     "manager": _l("Centre manager"),
@@ -23,12 +23,12 @@ ROLE_LABELS = {
 }
 
 
-class LoginForm(FlaskForm):
+class LoginForm(TranslatedForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 
 
-class UserForm(FlaskForm):
+class UserForm(TranslatedForm):
     username = StringField(_l("Username"), validators=[
         DataRequired(), Length(min=2, max=64),
         Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("Letters, digits, dot, dash, underscore."))])
@@ -39,7 +39,7 @@ class UserForm(FlaskForm):
     active = BooleanField(_l("Active"), default=True)
 
 
-class CentreForm(FlaskForm):
+class CentreForm(TranslatedForm):
     """A service centre and the questionnaire its kiosks show."""
 
     code = StringField(_l("Code"), validators=[

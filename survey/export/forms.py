@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DecimalField, IntegerField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
+from ..wtforms_messages import TranslatedForm
 from .settings import CI_METHODS
 from .writers import FORMATS
 
@@ -15,7 +15,7 @@ FORMAT_LABELS = {"xlsx": _l("Workbook (XLSX)"), "csv": _l("CSV tables (ZIP)"),
                  "json": "JSON", "pdf": _l("Printable report (PDF)")}
 
 
-class ExportForm(FlaskForm):
+class ExportForm(TranslatedForm):
     year = IntegerField(_l("Year"), validators=[InputRequired(), NumberRange(2000, 2100)])
     format = SelectField(_l("Format"), choices=[SelectChoice(f, FORMAT_LABELS[f])
                                                 for f in FORMATS])
@@ -23,7 +23,7 @@ class ExportForm(FlaskForm):
                                                 SelectChoice("en", "English")])
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(TranslatedForm):
     year = IntegerField(_l("Year"), validators=[InputRequired(), NumberRange(2000, 2100)])
     strata = SelectField(_l("Strata"), choices=[
         SelectChoice("centre", _l("Centre")),
@@ -46,5 +46,5 @@ class SettingsForm(FlaskForm):
                             validators=[Optional()])
 
 
-class UploadForm(FlaskForm):
+class UploadForm(TranslatedForm):
     file = FileField(_l("CSV or XLSX file"), validators=[FileRequired()])

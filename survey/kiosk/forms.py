@@ -6,33 +6,21 @@ from collections.abc import Callable
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, RadioField, SelectChoice, TextAreaField
 from wtforms.validators import Length, Optional
 
-from ..i18n import current_language
 from ..questionnaires import ChoiceItem, Questionnaire, RatingItem
+from ..wtforms_messages import TranslatedForm
 
 #: The form value of the "Không trả lời / không áp dụng" button.
 NO_ANSWER = "na"
 
 
-class KioskTranslations:
-    """WTForms' messages through hailong's catalogs (WTForms ships no Vietnamese)."""
+class KioskForm(TranslatedForm):
+    """Base of every questionnaire form: the hidden bookkeeping fields.
 
-    def gettext(self, string: str) -> str:
-        return current_language().translations.gettext(string)
-
-    def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return current_language().translations.ngettext(singular, plural, n)
-
-
-class KioskForm(FlaskForm):
-    """Base of every questionnaire form: the hidden bookkeeping fields."""
-
-    class Meta:
-        def get_translations(self, form: Any) -> KioskTranslations:  # noqa: ARG002
-            return KioskTranslations()
+    Its WTForms messages come from hailong's catalogs (WTForms ships no Vietnamese).
+    """
 
     submission_id = HiddenField()
     started_at = HiddenField()
