@@ -118,13 +118,14 @@ def bench_b(d: dict[str, np.ndarray]) -> None:
 def write_csv(d: dict[str, np.ndarray], path: Path) -> None:
     n = d["weight"].shape[0]
     missing_text = "không trả lời"
-    cols = [np.char.add("C", d["centre"].astype(str)), np.char.add("P", d["stratum"].astype(str)),
+    cols = [np.arange(1, n + 1).astype(str), np.char.add("C", d["centre"].astype(str)),
+            np.char.add("P", d["stratum"].astype(str)),
             d["sex"].astype(str), d["age"].astype(str), d["weight"].astype(str)]
     for j in range(20):
         r = d["ratings"][:, j]
         cols.append(np.where(np.isnan(r), missing_text, np.nan_to_num(r).astype(int).astype(str)))
     with open(path, "w", encoding="utf-8", newline="") as fh:
-        fh.write("psu,stratum,sex,age_group,weight," + ",".join(ITEMS) + "\n")
+        fh.write("respondent_id,psu,stratum,sex,age_group,weight," + ",".join(ITEMS) + "\n")
         step = 100_000
         for lo in range(0, n, step):
             block = np.stack([c[lo:lo + step] for c in cols], axis=1)
@@ -183,9 +184,14 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--r", action="store_true", help="also time R on 100,000 rows")
+    ap.add_argument("--only-r", action="store_true", help="time R only")
     a = ap.parse_args()
     d = generate(a.n, a.seed)
     print(f"n = {a.n:,}, 20 items, 600 centres, 12 strata; {os.cpu_count()} CPUs")
+    if a.only_r:
+        with tempfile.TemporaryDirectory() as tmpdir:
+            bench_r(d, Path(tmpdir))
+        return
     bench_a(d)
     bench_b(d)
     with tempfile.TemporaryDirectory() as tmpdir:

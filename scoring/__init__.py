@@ -13,6 +13,9 @@ Typical use::
             IndexNode(code="SIPAS", rule="item-mean", children=("A", "B"), kind="overall"))
     result = score(ratings, item_codes, tree=tree, design=design, domains=centre)
     result["SIPAS"].share.at("C0001")   # -> Estimate
+
+    codes, labels = cross_domains(centre, day)        # per centre and day
+    by_day = score(ratings, item_codes, tree=tree, design=design, domains=codes)
 """
 
 from .design import (
@@ -21,6 +24,7 @@ from .design import (
     DomainIndex,
     LonelyPSU,
     conditional_design,
+    cross_domains,
     domain_df,
     domain_index,
     linearised_variance,
@@ -74,6 +78,7 @@ __all__ = [
     "calibrate_raking",
     "clopper_pearson",
     "conditional_design",
+    "cross_domains",
     "design_weights",
     "domain_df",
     "domain_index",

@@ -236,6 +236,34 @@ def make_design(
                   stratum_labels=s_labels)
 
 
+def cross_domains(*variables: ArrayLike) -> tuple[IntArray, list[tuple[object, ...]]]:
+    """Domain codes for every combination present of several variables.
+
+    ``codes, labels = cross_domains(centre, day)`` gives one domain per
+    (centre, day) with at least one respondent; pass ``domains=codes`` to
+    :func:`scoring.score` and read ``labels[code]`` for the combination.
+    """
+    if not variables:
+        raise ValueError("cross_domains needs at least one variable")
+    key = np.zeros(len(np.asarray(variables[0])), dtype=np.int64)
+    parts = []
+    for v in variables:
+        c, lab = factorize(v)
+        if c.shape[0] != key.shape[0]:
+            raise ValueError("domain variables must have the same length")
+        key = key * lab.shape[0] + c
+        parts.append(lab)
+    codes, uniq = factorize(key)
+    labels = []
+    for u in uniq.tolist():
+        combo = []
+        for lab in reversed(parts):
+            u, r = divmod(u, lab.shape[0])
+            combo.append(lab[r].item() if hasattr(lab[r], "item") else lab[r])
+        labels.append(tuple(reversed(combo)))
+    return codes, labels
+
+
 def conditional_design(weights: ArrayLike | None, centre: ArrayLike) -> Design:
     """Per-centre conditional design: centre = stratum, respondent = PSU.
 

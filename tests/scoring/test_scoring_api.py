@@ -15,6 +15,7 @@ from scoring import (
     Margin,
     clopper_pearson,
     conditional_design,
+    cross_domains,
     design_weights,
     domain_index,
     elements_tree,
@@ -271,3 +272,19 @@ def test_no_runtime_warnings_on_degenerate_data():
     assert e.estimate == 1.0
     assert e.n == 1
     assert np.isfinite(e.ci[0])
+
+
+def test_cross_domains_per_centre_and_day(small_survey):
+    ratings, weight, stratum, psu = small_survey
+    day = np.where(np.arange(300) % 2 == 0, "2026-01-01", "2026-01-02")
+    codes, labels = cross_domains(stratum, day)
+    assert len(labels) == 6
+    assert labels[0] == ("a", "2026-01-01")
+    res = score(ratings, design=make_design(weights=weight, strata=stratum, psu=psu),
+                domains=codes)
+    one = res["q01"].share.at(labels.index(("b", "2026-01-02")))
+    rows = (stratum == "b") & (day == "2026-01-02")
+    valid = rows & ~np.isnan(ratings[:, 0])
+    assert one.n == valid.sum()
+    want = (weight[valid] * (ratings[valid, 0] >= 4)).sum() / weight[valid].sum()
+    assert one.estimate == pytest.approx(want, rel=1e-13)
