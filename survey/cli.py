@@ -30,12 +30,22 @@ main.add_command(translate)
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--production", is_flag=True,
+              help="Run gunicorn with several worker processes instead of the development server.")
+@click.option("--workers", type=int, default=None,
+              help="gunicorn workers (default: 2 per core + 1).")
 @with_appcontext
-def serve(host: str, port: int) -> None:
-    """Run the development server (use gunicorn in production; see README)."""
+def serve(host: str, port: int, production: bool, workers: int | None) -> None:
+    """Run hailong: the development server, or gunicorn with --production."""
     from flask import current_app
     from werkzeug.serving import run_simple
 
+    if production:
+        from .ops import default_workers, serve_production
+
+        workers = workers or default_workers()
+        click.echo(f"hailong (gunicorn, {workers} workers) on http://{host}:{port}/")
+        serve_production(host, port, workers)
     click.echo(f"hailong on http://{host}:{port}/  (kiosks: /kiosk/)")
     run_simple(host, port, current_app._get_current_object(), threaded=True)
 
@@ -56,9 +66,12 @@ def register(app: Flask) -> None:
     from .demo import demo
     from .export.cli import export
     from .imports.cli import frame, import_
+    from .ops import backup, restore
 
     app.cli.add_command(demo)
     app.cli.add_command(users)
     app.cli.add_command(export)
     app.cli.add_command(frame)
     app.cli.add_command(import_)
+    app.cli.add_command(backup)
+    app.cli.add_command(restore)

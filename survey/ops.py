@@ -1,0 +1,133 @@
+"""Running hailong in production: gunicorn workers, backups and restores.
+
+* ``hailong serve --production`` replaces itself with gunicorn running
+  ``survey:create_app()`` in several worker processes. On one box SQLite in
+  WAL mode with a busy timeout (survey/__init__.py) serves them; several
+  boxes or heavy load want PostgreSQL (``HAILONG_DATABASE_URL``).
+* A rating is acknowledged (201/200) only after its transaction committed,
+  so ``kill -9`` of a worker right after the answer loses nothing.
+* ``hailong backup FILE`` / ``hailong restore FILE``: SQLite through its
+  online backup API (consistent while kiosks keep submitting); PostgreSQL
+  through ``pg_dump --format=custom`` / ``pg_restore --clean``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy.engine import make_url
+
+from .extensions import db
+
+
+def default_workers() -> int:
+    """gunicorn's advice for synchronous workers: two per core, plus one."""
+    return 2 * (os.cpu_count() or 1) + 1
+
+
+def gunicorn_argv(host: str, port: int, workers: int, timeout: int = 30) -> list[str]:
+    return [
+        sys.executable, "-m", "gunicorn",
+        "--workers", str(workers),
+        "--bind", f"{host}:{port}",
+        "--timeout", str(timeout),
+        # Finish requests in flight on SIGTERM before a worker exits.
+        "--graceful-timeout", "20",
+        "--access-logfile", "-",
+        "survey:create_app()",
+    ]
+
+
+def serve_production(host: str, port: int, workers: int) -> None:
+    """Replace this process by gunicorn (signals then reach gunicorn directly)."""
+    argv = gunicorn_argv(host, port, workers)
+    os.execv(argv[0], argv)  # noqa: S606 -- our own interpreter, fixed arguments
+
+
+def _sqlite_path(url: str) -> Path:
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        raise click.ClickException("backup needs an SQLite file or a PostgreSQL database")
+    return Path(database)
+
+
+def _libpq_url(url: str) -> str:
+    """The SQLAlchemy URL as libpq understands it (no ``+psycopg`` driver part)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise click.ClickException(f"{name} not found: install the PostgreSQL client tools")
+    return found
+
+
+def backup_database(url: str, target: Path) -> None:
+    """Write a consistent copy of the database at ``url`` to ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if url.startswith("sqlite"):
+        source = sqlite3.connect(_sqlite_path(url))
+        copy = sqlite3.connect(target)
+        try:
+            with copy:
+                source.backup(copy)
+        finally:
+            copy.close()
+            source.close()
+        return
+    # An argument list, no shell: the URL and path cannot inject commands.
+    subprocess.run([_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target),  # noqa: S603
+                    "--dbname", _libpq_url(url)], check=True)
+
+
+def restore_database(url: str, source: Path) -> None:
+    """Replace the database at ``url`` by the backup ``source``."""
+    if not source.is_file():
+        raise click.ClickException(f"{source} is not a backup file")
+    if url.startswith("sqlite"):
+        backup = sqlite3.connect(source)
+        live = sqlite3.connect(_sqlite_path(url))
+        try:
+            with live:
+                backup.backup(live)
+        finally:
+            live.close()
+            backup.close()
+        return
+    subprocess.run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner",  # noqa: S603
+                    "--single-transaction", "--dbname", _libpq_url(url), str(source)],
+                   check=True)
+
+
+@click.command()
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup(target: Path) -> None:
+    """Copy the whole database to TARGET (safe while kiosks submit)."""
+    backup_database(current_app.config["SQLALCHEMY_DATABASE_URI"], target)
+    click.echo(f"Backed up to {target}")
+
+
+@click.command()
+@click.argument("source", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask before replacing the database.")
+@with_appcontext
+def restore(source: Path, yes: bool) -> None:
+    """Replace the whole database by the backup SOURCE."""
+    url = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    if not yes:
+        click.confirm(f"Replace every row of {make_url(url).database} by {source}?",
+                      abort=True)
+    db.session.remove()
+    db.engine.dispose()  # no pooled connection may hold the old pages
+    restore_database(url, source)
+    click.echo(f"Restored from {source}")
