@@ -3,6 +3,7 @@ Vietnamese fallback, a language CLDR does not know, the catalog workflow."""
 
 from __future__ import annotations
 
+import importlib
 import io
 import shutil
 import unicodedata
@@ -21,6 +22,7 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_keywords, parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 from flask import Flask
+from flask_wtf import FlaskForm
 from markupsafe import escape
 from wtforms import IntegerField
 from wtforms.validators import NumberRange
@@ -287,6 +289,20 @@ def test_staff_forms_get_wtforms_messages_from_our_catalogs(app: Flask, lang: st
         form = YearForm(meta={"csrf": False})
         assert not form.validate()
         assert form.errors["year"][0] == message
+
+
+def test_every_form_gets_its_wtforms_messages_from_our_catalogs() -> None:
+    """A new form deriving from FlaskForm directly would show WTForms' English."""
+    for path in sorted((PROJECT_ROOT / "survey").glob("*/forms.py")):
+        importlib.import_module(f"survey.{path.parent.name}.forms")
+
+    def subclasses(cls: type) -> list[type]:
+        return [c for sub in cls.__subclasses__() for c in (sub, *subclasses(sub))]
+
+    ours = [form for form in subclasses(FlaskForm) if form.__module__.startswith("survey.")]
+    assert ours
+    for form in ours:
+        assert issubclass(form, TranslatedForm), f"{form.__module__}.{form.__name__}"
 
 
 # --- the API ----------------------------------------------------------------------------
