@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import io
 import tomllib
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import flask_babel
 from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog, Message
 from babel.messages.mofile import write_mo
@@ -142,12 +140,12 @@ def _load_language(directory: Path, kiosk: frozenset[str]) -> Language:
     catalog = _read_catalog(directory / "LC_MESSAGES" / "messages.po")
     translated = frozenset(message_key(m) for m in catalog if is_translated(m))
     locale = _cldr(code)
-    meta_path = directory / "language.toml"
-    meta = tomllib.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
-    name = meta.get("name")
+    about_path = directory / "language.toml"
+    about = tomllib.loads(about_path.read_text(encoding="utf-8")) if about_path.exists() else {}
+    name = about.get("name")
     if not name:
         if locale is None:
-            raise ValueError(f"{meta_path}: CLDR does not know {code!r}; "
+            raise ValueError(f"{about_path}: CLDR does not know {code!r}; "
                              "give its name in that language as `name = \"...\"`")
         cldr_name = locale.get_display_name(code) or code
         name = cldr_name[0].upper() + cldr_name[1:]
@@ -209,19 +207,6 @@ def current_language() -> Language:
     """The language chosen for this request (``g.language``), else Vietnamese."""
     code = g.get("language") if has_app_context() else None
     return languages().get(code)
-
-
-@contextmanager
-def use_language(code: str) -> Iterator[Language]:
-    """Translate and format in ``code`` inside the block (e.g. a CLI export)."""
-    previous = g.get("language")
-    g.language = code
-    flask_babel.refresh()
-    try:
-        yield current_language()
-    finally:
-        g.language = previous
-        flask_babel.refresh()
 
 
 def text_language(msgid: str) -> str:
