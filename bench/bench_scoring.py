@@ -141,15 +141,18 @@ def bench_c(path: Path, elements: Path) -> None:
     if timer:  # GNU time reports the child's own peak RSS (not the forked parent's)
         proc = subprocess.run([timer, "-v", *cmd], check=True, cwd=ROOT, capture_output=True,
                               text=True)
-        line = next(x for x in proc.stderr.splitlines() if "Maximum resident" in x)
-        peak = int(line.rsplit(":", 1)[1]) / 1024
+        stats = dict(x.strip().rsplit(": ", 1) for x in proc.stderr.splitlines() if ": " in x)
+        peak = int(stats["Maximum resident set size (kbytes)"]) / 1024
+        cpu = float(stats["User time (seconds)"]) + float(stats["System time (seconds)"])
     else:
         subprocess.run(cmd, check=True, cwd=ROOT)
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        peak = usage.ru_maxrss / 1024
+        cpu = usage.ru_utime + usage.ru_stime
     wall = time.perf_counter() - t0
     size = path.stat().st_size / 2**20
     print(f"(c) hailong score process on {path.name} ({size:.0f} MiB): {wall:.2f} s wall, "
-          f"peak RSS {peak:.0f} MiB")
+          f"{cpu:.2f} s CPU (user+sys), peak RSS {peak:.0f} MiB")
 
 
 def bench_r(d: dict[str, np.ndarray], tmp: Path) -> None:
