@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     Date,
     DateTime,
@@ -265,25 +266,31 @@ class KioskHeartbeat(db.Model):
     centre: Mapped[Centre] = relationship()
 
 
-class DayRatings(db.Model):
-    """Cache of one finished local day's ratings at a centre, packed for the dashboard.
+class DayMoments(db.Model):
+    """Cache of one finished local day's rating counts at a centre, for the dashboard.
 
-    ``ratings`` holds ``n`` rows of ``len(item_codes)`` unsigned bytes
-    (row-major), 1..5 or 0 for no answer: each row is one respondent (a PSU).
-    ``n`` and ``max_response_id`` let the dashboard notice late (offline)
-    ratings for a cached day and rebuild it. Rebuilt from ``answer`` at will.
+    ``counts`` holds little-endian int32 sums over the day's counted (not
+    excluded) respondents: the :class:`scoring.moments.Moments` of the
+    centre's items (``Moments.to_array()``) followed by the answers 1..5 per
+    item; empty when ``n`` is 0. ``layout`` names the items and cover sets.
+    ``n``, ``max_response_id`` and ``id_sum`` fingerprint the day's responses
+    so late (offline) ratings and exclusions rebuild it. Rebuilt from
+    ``answer`` at will.
     """
 
-    __tablename__ = "day_ratings"
+    __tablename__ = "day_moments"
 
     centre_id: Mapped[int] = mapped_column(
         ForeignKey("centre.id", ondelete="CASCADE"), primary_key=True
     )
     #: Local date (Asia/Ho_Chi_Minh) of submission.
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    #: Counted responses of the day.
     n: Mapped[int] = mapped_column(Integer)
     max_response_id: Mapped[int] = mapped_column(Integer, default=0)
-    #: Comma-separated item codes: the columns of ``ratings``.
-    item_codes: Mapped[str] = mapped_column(Text, default="")
-    ratings: Mapped[bytes] = mapped_column(LargeBinary)
+    #: Sum of the counted responses' ids.
+    id_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Item codes and cover sets of ``counts`` (survey.dashboard.services.Layout).
+    layout: Mapped[str] = mapped_column(Text, default="")
+    counts: Mapped[bytes] = mapped_column(LargeBinary)
     built_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,26 +1,30 @@
-"""Reads for the dashboard: ratings as numpy arrays, comments, visible centres.
+"""Reads for the dashboard: ratings as numpy arrays, cached day counts, comments,
+visible centres.
 
 Ratings leave the database in one ordered query and are pivoted with numpy
 into an ``n x items`` matrix (0 = no answer): one row per respondent, the
-PSU of the design. Finished days come from the :class:`DayRatings` cache.
+PSU of the design. Finished days come from the :class:`DayMoments` cache as
+counts (moments), never as ratings. Responses an analyst excluded
+(``Response.excluded``) are left out of every read here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import BigInteger, func, select
+from sqlalchemy import BigInteger, Select, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from ..extensions import db
-from ..models import AdminUnit, Answer, Centre, DayRatings, Response, User
+from ..models import AdminUnit, Answer, Centre, DayMoments, Response, User
 
 EPOCH = date(1970, 1, 1)
 
@@ -83,17 +87,22 @@ class RatingRows:
         return int(self.response_id.shape[0])
 
 
+def _counted(stmt: Select[Any], centre_ids: Sequence[int], first_day: int,
+             end_day: int) -> Select[Any]:
+    """``stmt`` limited to the counted (not excluded) responses of the centres and days."""
+    return stmt.where(Response.centre_id.in_(list(centre_ids)),
+                      Response.excluded.is_(False),
+                      Response.submitted_at >= day_start_utc(first_day),
+                      Response.submitted_at < day_start_utc(end_day))
+
+
 def load_answers(centre_ids: Sequence[int], first_day: int, end_day: int) -> RatingRows:
-    """Ratings submitted at ``centre_ids`` on local days ``first_day <= d < end_day``."""
-    stmt = (
+    """Counted ratings at ``centre_ids`` on local days ``first_day <= d < end_day``."""
+    stmt = _counted(
         select(Answer.response_id, Response.centre_id, epoch_seconds(Response.submitted_at),
                Answer.item_code, Answer.value)
-        .join(Response, Response.id == Answer.response_id)
-        .where(Response.centre_id.in_(list(centre_ids)),
-               Response.submitted_at >= day_start_utc(first_day),
-               Response.submitted_at < day_start_utc(end_day))
-        .order_by(Answer.response_id)
-    )
+        .join(Response, Response.id == Answer.response_id),
+        centre_ids, first_day, end_day).order_by(Answer.response_id)
     rows = db.session.connection().execute(stmt).all()
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
@@ -115,84 +124,81 @@ def load_answers(centre_ids: Sequence[int], first_day: int, end_day: int) -> Rat
 
 
 def response_days(centre_id: int, first_day: int, end_day: int) -> tuple[np.ndarray, np.ndarray]:
-    """Ids and local days of a centre's responses in ``[first_day, end_day)``."""
-    rows = db.session.connection().execute(
-        select(Response.id, epoch_seconds(Response.submitted_at))
-        .where(Response.centre_id == centre_id,
-               Response.submitted_at >= day_start_utc(first_day),
-               Response.submitted_at < day_start_utc(end_day))).all()
+    """Ids and local days of a centre's counted responses in ``[first_day, end_day)``."""
+    rows = db.session.connection().execute(_counted(
+        select(Response.id, epoch_seconds(Response.submitted_at)),
+        [centre_id], first_day, end_day)).all()
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     secs = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
     return ids, (secs + utc_offset_seconds()) // 86400
 
 
+Fingerprint = tuple[int, int, int]
+
+
 def live_fingerprints(centre_ids: Sequence[int], first_day: int,
-                      end_day: int) -> dict[int, tuple[int, int]]:
-    """Per centre: (responses, highest response id) in the day range."""
-    rows = db.session.execute(
-        select(Response.centre_id, func.count(), func.max(Response.id))
-        .where(Response.centre_id.in_(list(centre_ids)),
-               Response.submitted_at >= day_start_utc(first_day),
-               Response.submitted_at < day_start_utc(end_day))
-        .group_by(Response.centre_id)).all()
-    return {int(c): (int(n), int(m or 0)) for c, n, m in rows}
+                      end_day: int) -> dict[int, Fingerprint]:
+    """Per centre: (counted responses, highest id, sum of ids) in the day range.
+
+    A late rating raises the count and the highest id; excluding or
+    re-including a rating changes the count and the sum of ids.
+    """
+    rows = db.session.execute(_counted(
+        select(Response.centre_id, func.count(), func.max(Response.id), func.sum(Response.id)),
+        centre_ids, first_day, end_day).group_by(Response.centre_id)).all()
+    return {int(c): (int(n), int(m or 0), int(s or 0)) for c, n, m, s in rows}
 
 
-def cached_fingerprints(centre_ids: Sequence[int], first_day: int,
-                        end_day: int) -> dict[int, tuple[int, int, int]]:
-    """Per centre: (cached days, responses, highest response id) in the day range."""
-    rows = db.session.execute(
-        select(DayRatings.centre_id, func.count(), func.sum(DayRatings.n),
-               func.max(DayRatings.max_response_id))
-        .where(DayRatings.centre_id.in_(list(centre_ids)),
-               DayRatings.day >= day_date(first_day), DayRatings.day < day_date(end_day))
-        .group_by(DayRatings.centre_id)).all()
-    return {int(c): (int(d), int(n or 0), int(m or 0)) for c, d, n, m in rows}
+def cached_fingerprints(centre_ids: Sequence[int], first_day: int, end_day: int,
+                        layouts: dict[int, str] | None = None
+                        ) -> dict[int, tuple[int, Fingerprint]]:
+    """Per centre: (cached days, fingerprint of their responses) in the day range;
+    with ``layouts``, only days cached in the centre's layout count."""
+    stmt = (select(DayMoments.centre_id, DayMoments.layout, func.count(), func.sum(DayMoments.n),
+                   func.max(DayMoments.max_response_id), func.sum(DayMoments.id_sum))
+            .where(DayMoments.centre_id.in_(list(centre_ids)),
+                   DayMoments.day >= day_date(first_day), DayMoments.day < day_date(end_day))
+            .group_by(DayMoments.centre_id, DayMoments.layout))
+    out: dict[int, tuple[int, Fingerprint]] = {}
+    for c, layout, days, n, m, s in db.session.execute(stmt).all():
+        if layouts is not None and layouts.get(int(c)) != layout:
+            continue
+        prev_days, (prev_n, prev_m, prev_s) = out.get(int(c), (0, (0, 0, 0)))
+        out[int(c)] = (prev_days + int(days), (prev_n + int(n or 0), max(prev_m, int(m or 0)),
+                                               prev_s + int(s or 0)))
+    return out
 
 
 def cached_day_stats(centre_id: int, first_day: int,
-                     end_day: int) -> dict[int, tuple[int, int]]:
+                     end_day: int) -> dict[int, tuple[str, Fingerprint]]:
     rows = db.session.execute(
-        select(DayRatings.day, DayRatings.n, DayRatings.max_response_id)
-        .where(DayRatings.centre_id == centre_id,
-               DayRatings.day >= day_date(first_day), DayRatings.day < day_date(end_day))).all()
-    return {day_number(d): (int(n), int(m)) for d, n, m in rows}
+        select(DayMoments.day, DayMoments.layout, DayMoments.n, DayMoments.max_response_id,
+               DayMoments.id_sum)
+        .where(DayMoments.centre_id == centre_id,
+               DayMoments.day >= day_date(first_day), DayMoments.day < day_date(end_day))).all()
+    return {day_number(d): (layout, (int(n), int(m), int(s))) for d, layout, n, m, s in rows}
 
 
-def cached_ratings(centre_ids: Sequence[int], first_day: int, end_day: int,
-                   items: Sequence[str]) -> RatingRows:
-    """Cached finished days as one matrix whose columns are ``items`` (by code)."""
-    rows = db.session.execute(
-        select(DayRatings.centre_id, DayRatings.day, DayRatings.n, DayRatings.item_codes,
-               DayRatings.ratings)
-        .where(DayRatings.centre_id.in_(list(centre_ids)), DayRatings.n > 0,
-               DayRatings.day >= day_date(first_day), DayRatings.day < day_date(end_day))
-        .order_by(DayRatings.centre_id, DayRatings.day)).all()
-    return _assemble(rows, items)
+def cached_counts(centre_id: int, first_day: int, end_day: int,
+                  width: int) -> np.ndarray:
+    """The cached counts of a centre's days as a dense ``(days, width)`` array
+    (days without ratings are zeros)."""
+    rows = db.session.connection().execute(
+        select(DayMoments.day, DayMoments.counts)
+        .where(DayMoments.centre_id == centre_id, DayMoments.n > 0,
+               DayMoments.day >= day_date(first_day), DayMoments.day < day_date(end_day))
+    ).all()
+    out = np.zeros((end_day - first_day, width), dtype=np.int64)
+    if rows:
+        offsets = np.fromiter((day_number(d) - first_day for d, _ in rows), dtype=np.int64,
+                              count=len(rows))
+        out[offsets] = np.frombuffer(b"".join(blob for _, blob in rows),
+                                     dtype=COUNT_DTYPE).reshape(len(rows), width)
+    return out
 
 
-def _assemble(rows: Iterable[tuple[int, date, int, str, bytes]],
-              items: Sequence[str]) -> RatingRows:
-    position = {code: j for j, code in enumerate(items)}
-    blocks, centres, days = [], [], []
-    for centre_id, day, n, codes, blob in rows:
-        packed = np.frombuffer(blob, dtype=np.uint8).reshape(n, -1)
-        stored = codes.split(",") if codes else []
-        block = np.zeros((n, len(items)), dtype=np.uint8)
-        for j, code in enumerate(stored):
-            if code in position:
-                block[:, position[code]] = packed[:, j]
-        blocks.append(block)
-        centres.append(np.full(n, centre_id, dtype=np.int64))
-        days.append(np.full(n, day_number(day), dtype=np.int64))
-    if not blocks:
-        empty = np.zeros(0, dtype=np.int64)
-        return RatingRows(empty, empty, empty, tuple(items),
-                          np.zeros((0, len(items)), dtype=np.uint8))
-    centre_a = np.concatenate(centres)
-    return RatingRows(response_id=np.full(centre_a.shape[0], -1, dtype=np.int64),
-                      centre_id=centre_a, day=np.concatenate(days), items=tuple(items),
-                      ratings=np.concatenate(blocks))
+#: Storage type of the cached counts (a day's counts stay far below 2**31).
+COUNT_DTYPE = np.dtype("<i4")
 
 
 def align(rows: RatingRows, items: Sequence[str]) -> RatingRows:
@@ -205,16 +211,6 @@ def align(rows: RatingRows, items: Sequence[str]) -> RatingRows:
         if code in position:
             matrix[:, j] = rows.ratings[:, position[code]]
     return RatingRows(rows.response_id, rows.centre_id, rows.day, tuple(items), matrix)
-
-
-def concat(parts: Sequence[RatingRows], items: Sequence[str]) -> RatingRows:
-    aligned = [align(p, items) for p in parts]
-    return RatingRows(
-        response_id=np.concatenate([p.response_id for p in aligned]),
-        centre_id=np.concatenate([p.centre_id for p in aligned]),
-        day=np.concatenate([p.day for p in aligned]), items=tuple(items),
-        ratings=np.concatenate([p.ratings for p in aligned]) if aligned else
-        np.zeros((0, len(items)), dtype=np.uint8))
 
 
 def latest_comments(centre_id: int, limit: int = 20) -> list[tuple[datetime, str]]:

@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 from flask import (
     Blueprint,
     abort,
-    current_app,
     redirect,
     render_template,
     request,
@@ -117,28 +116,18 @@ def centre(code: str) -> str:
         abort(403)
     period = _choice("period", services.PERIOD_CHOICES, 30)
     chart_days = _choice("chart", services.CHART_CHOICES, 30)
-    config_alert = current_app.config
     today = queries.local_today()
-    alert_span = config_alert["ALERT_RECENT_DAYS"] + config_alert["ALERT_BASELINE_DAYS"]
-    first = today - max(2 * period, chart_days + 6, alert_span, 30)
-    services.ensure_day_cache([centre.id], first, today)
+    numbers = services.centre_dashboard(centre, today, period, chart_days)
     questionnaire = services.questionnaire_of(centre)
-    scheme = services.scheme_of(questionnaire)
-    rows = services.ratings([centre.id], first, today + 1, scheme.items)
-    headline = services.headline(rows, scheme, today)
-    key = ("series", services.fingerprint([centre.id], first, today), chart_days)
-    series = services.memoised(key, lambda: services.daily_series(
-        rows, scheme, today - chart_days, today))
-    reference = services.province_reference(today, chart_days)
-    alert = services.alerts([centre], today)[centre.id]
-    table = services.indicator_table(rows, questionnaire, today, period)
     db.session.commit()
+    series, reference = numbers.series, numbers.reference
     chart = geometry(series, reference.estimate if reference.reportable else None,
                      lambda d: format_date(queries.day_date(d), format="d/M"))
     return render_template(
         "dashboard/centre.html", centre=centre, questionnaire=questionnaire,
-        headline=headline, series=series, chart=chart, chart_days=chart_days,
-        reference=reference, alert=alert, table=table, period=period, today=today,
+        headline=numbers.headline, series=series, chart=chart, chart_days=chart_days,
+        reference=reference, alert=numbers.alert, table=numbers.table, period=period,
+        today=today,
         comments=queries.latest_comments(centre.id), periods=services.PERIOD_CHOICES,
         chart_choices=services.CHART_CHOICES, min_n=services._min_n(),
         centres=queries.visible_centres(current_user))
@@ -155,11 +144,7 @@ def overview() -> str:
     unit = db.session.get(AdminUnit, unit_id) if unit_id else None
     centres = queries.visible_centres(current_user, unit.id if unit else None)
     today = queries.local_today()
-    config = current_app.config
-    first = today - max(2 * period, config["ALERT_RECENT_DAYS"] + config["ALERT_BASELINE_DAYS"])
-    services.ensure_day_cache([c.id for c in centres], first, today)
-    summaries = services.overview(centres, today, period)
-    province = services.province_estimate(centres, today - period + 1, today + 1)
+    summaries, province = services.overview(centres, today, period)
     db.session.commit()
     sort = request.args.get("sort", "index")
     sort = sort if sort in SORT_KEYS else "index"

@@ -1,11 +1,18 @@
-"""Dashboard numbers: every estimate comes from :mod:`scoring` on respondent-level arrays.
+"""Dashboard numbers from cached daily moments: sums of counts, never raw ratings.
 
 Design (issue 4): the centre is the stratum, each respondent a PSU, weights 1
-until frame counts are used for the dashboard. Finished days are read from the
-:class:`~survey.models.DayRatings` cache (kept here, rebuilt when late ratings
-arrive); results that depend on finished days only (the daily chart, alerts,
-the province reference) are memoised per process under a fingerprint of the
-cached data, so a new or late rating always invalidates them.
+until frame counts are used for the dashboard. Every estimate is
+:func:`scoring.moments.estimate_tree_from_moments` on moments summed over the
+days (and centres) it covers — equal to :func:`scoring.estimates.score` on
+the same respondents (tests/scoring/test_moments.py). A period is its own
+design: the daily point of the chart, the headline and the 7-day line of a
+day are the same estimate wherever they appear.
+
+Finished days live in the :class:`~survey.models.DayMoments` cache (built for
+all missing days of a centre at once, rebuilt when late ratings arrive or an
+analyst excludes one); today is counted live. Range sums and daily arrays
+are memoised per process under a fingerprint of the cached days, so any
+rebuilt day invalidates them.
 """
 
 from __future__ import annotations
@@ -20,12 +27,19 @@ from flask import current_app
 from scipy import stats
 from sqlalchemy import delete, insert
 
-from scoring.design import make_design
-from scoring.estimates import Estimate, IndexNode, ScoreResult, score
+from scoring.estimates import Estimate, Estimates, IndexNode
+from scoring.moments import (
+    Moments,
+    estimate_tree_from_moments,
+    moments_from_ratings,
+    moments_width,
+    stack,
+    tree_cover,
+)
 
 from .. import registry
 from ..extensions import db
-from ..models import Centre, DayRatings, utcnow
+from ..models import Centre, DayMoments, utcnow
 from ..questionnaires import IndexNode as FormNode
 from ..questionnaires import Questionnaire
 from . import queries
@@ -33,110 +47,8 @@ from .queries import RatingRows
 
 T = TypeVar("T")
 
-
 # --------------------------------------------------------------------------
-# the cache of finished days
-
-
-def ensure_day_cache(centre_ids: Sequence[int], first_day: int, end_day: int) -> None:
-    """Make ``DayRatings`` hold every finished day in ``[first_day, end_day)`` exactly.
-
-    One grouped query compares the response table with the cache per centre;
-    only centres that differ (new centre, new days, late ratings) are
-    inspected day by day and only the differing days rebuilt. Flushes.
-    """
-    end_day = min(end_day, queries.local_today())
-    if end_day <= first_day or not centre_ids:
-        return
-    live = queries.live_fingerprints(centre_ids, first_day, end_day)
-    cached = queries.cached_fingerprints(centre_ids, first_day, end_day)
-    span = end_day - first_day
-    for centre_id in centre_ids:
-        days, n, max_id = cached.get(centre_id, (0, 0, 0))
-        if days == span and (n, max_id) == live.get(centre_id, (0, 0)):
-            continue
-        _rebuild_centre_days(centre_id, first_day, end_day)
-    db.session.flush()
-
-
-def _rebuild_centre_days(centre_id: int, first_day: int, end_day: int) -> None:
-    ids, days = queries.response_days(centre_id, first_day, end_day)
-    cached = queries.cached_day_stats(centre_id, first_day, end_day)
-    offsets = days - first_day
-    counts = np.bincount(offsets, minlength=end_day - first_day)
-    highest = np.zeros(end_day - first_day, dtype=np.int64)
-    np.maximum.at(highest, offsets, ids)
-    stale = [first_day + k for k in range(end_day - first_day)
-             if cached.get(first_day + k) != (int(counts[k]), int(highest[k]))]
-    if not stale:
-        return
-    rows = queries.load_answers([centre_id], min(stale), max(stale) + 1)
-    stale_dates = [queries.day_date(d) for d in stale]
-    db.session.execute(delete(DayRatings).where(DayRatings.centre_id == centre_id,
-                                                DayRatings.day.in_(stale_dates)))
-    now = utcnow()
-    records = []
-    for day in stale:
-        mask = rows.day == day
-        used = np.flatnonzero(rows.ratings[mask].any(axis=0)) if mask.any() else []
-        block = np.ascontiguousarray(rows.ratings[mask][:, used])
-        records.append({
-            "centre_id": centre_id, "day": queries.day_date(day),
-            "n": int(counts[day - first_day]),
-            "max_response_id": int(highest[day - first_day]),
-            "item_codes": ",".join(rows.items[j] for j in used),
-            "ratings": _pad(block, int(counts[day - first_day])).tobytes(),
-            "built_at": now})
-    db.session.execute(insert(DayRatings), records)
-
-
-def _pad(block: np.ndarray, n: int) -> np.ndarray:
-    """Responses without any answer row still count as respondents (all missing)."""
-    if block.shape[0] == n:
-        return block
-    return np.vstack([block, np.zeros((n - block.shape[0], block.shape[1]), dtype=np.uint8)])
-
-
-def ratings(centre_ids: Sequence[int], first_day: int, end_day: int,
-            items: Sequence[str]) -> RatingRows:
-    """Respondents of ``[first_day, end_day)``: finished days from the cache, today live."""
-    today = queries.local_today()
-    parts = []
-    if first_day < today:
-        parts.append(queries.cached_ratings(centre_ids, first_day, min(end_day, today), items))
-    if end_day > today:
-        parts.append(queries.load_answers(centre_ids, max(first_day, today), end_day))
-    return queries.concat(parts, items)
-
-
-# --------------------------------------------------------------------------
-# memo of results that depend on finished days only
-
-_MEMO: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-_MEMO_SIZE = 512
-
-
-def memoised(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-    if key in _MEMO:
-        _MEMO.move_to_end(key)
-        return _MEMO[key]
-    value = compute()
-    _MEMO[key] = value
-    if len(_MEMO) > _MEMO_SIZE:
-        _MEMO.popitem(last=False)
-    return value
-
-
-def fingerprint(centre_ids: Sequence[int], first_day: int, end_day: int) -> tuple[Any, ...]:
-    """Identifies the cached data of a range: changes whenever a day is rebuilt."""
-    cached = queries.cached_fingerprints(centre_ids, first_day, end_day)
-    return (current_app.config["DATABASE_URL"], tuple(sorted(centre_ids)), first_day,
-            end_day, tuple(sorted(cached.items())))
-
-
-# --------------------------------------------------------------------------
-# index trees and scoring
-
+# index trees
 
 def questionnaire_of(centre: Centre) -> Questionnaire:
     questionnaire = registry().get(centre.questionnaire_id, centre.questionnaire_version)
@@ -207,18 +119,279 @@ def province_scheme(questionnaires: Sequence[Questionnaire]) -> Scheme:
     return Scheme(items=tuple(items), tree=tuple(tree), overall=PROVINCE_INDEX)
 
 
-def run_score(rows: RatingRows, scheme: Scheme, domains: np.ndarray | None = None, *,
-              psu: np.ndarray | None = None) -> ScoreResult:
-    """:func:`scoring.estimates.score` with centre strata and respondents as PSUs."""
-    matrix = rows.ratings.astype(np.float64)
-    matrix[matrix == 0] = np.nan
-    design = make_design(rows.n, strata=rows.centre_id, psu=psu)
-    return score(matrix, scheme.items, tree=scheme.tree, design=design, domains=domains,
-                 min_n=current_app.config["MIN_REPORTABLE_N"])
+
+
+# --------------------------------------------------------------------------
+# layouts: which counts a centre's cached days hold
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """The columns of a centre's day counts: moments of ``items`` with coverage of
+    ``cover`` (its own tree's nodes and the province tree's, restricted to its
+    items), then the answers 1..5 per item."""
+
+    items: tuple[str, ...]
+    cover: tuple[frozenset[str], ...]
+
+    @property
+    def moments_width(self) -> int:
+        return moments_width(len(self.items), len(self.cover))
+
+    @property
+    def width(self) -> int:
+        return self.moments_width + 5 * len(self.items)
+
+    @property
+    def signature(self) -> str:
+        return ",".join(self.items) + "|" + ";".join("+".join(sorted(c)) for c in self.cover)
+
+    def moments(self, counts: np.ndarray) -> Moments:
+        return Moments.from_array(counts[..., :self.moments_width], items=self.items,
+                                  cover_sets=self.cover)
+
+    def levels(self, counts: np.ndarray) -> np.ndarray:
+        """Answers 1..5 per item: shape ``counts.shape[:-1] + (items, 5)``."""
+        return counts[..., self.moments_width:].reshape(counts.shape[:-1] + (len(self.items), 5))
+
+
+def layout_of(scheme: Scheme, province: Scheme) -> Layout:
+    own = frozenset(scheme.items)
+    cover = dict.fromkeys(tree_cover(scheme.tree))
+    for leaves in tree_cover(province.tree):
+        if leaves & own:
+            cover[frozenset(leaves & own)] = None
+    return Layout(items=scheme.items, cover=tuple(cover))
+
+
+def counts_from_rows(rows: RatingRows, layout: Layout, groups: np.ndarray,
+                     n_groups: int) -> np.ndarray:
+    """Counts ``(n_groups, layout.width)`` of respondents by group (day), vectorised."""
+    ratings = queries.align(rows, layout.items).ratings
+    moments = moments_from_ratings(ratings, items=layout.items, groups=groups,
+                                   n_groups=n_groups, cover_sets=layout.cover)
+    levels = np.zeros((n_groups, len(layout.items), 5), dtype=np.int64)
+    np.add.at(levels, groups, ratings[:, :, None] == np.arange(1, 6, dtype=np.uint8))
+    return np.concatenate([moments.to_array(), levels.reshape(n_groups, -1)], axis=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """What the pages need to know about the centres shown: schemes and layouts."""
+
+    province: Scheme
+    province_layout: Layout
+    schemes: dict[int, Scheme]
+    layouts: dict[int, Layout]
+
+
+def setting(centres: Sequence[Centre]) -> Setting:
+    """Schemes and layouts of ``centres`` against the tree of every active centre."""
+    province = province_scheme([q for q, _ in by_questionnaire(queries.active_centres())])
+    schemes = {c.id: scheme_of(questionnaire_of(c)) for c in centres}
+    return Setting(province=province,
+                   province_layout=Layout(items=province.items,
+                                          cover=tree_cover(province.tree)),
+                   schemes=schemes,
+                   layouts={cid: layout_of(s, province) for cid, s in schemes.items()})
+
+
+# --------------------------------------------------------------------------
+# the cache of finished days
+
+
+def ensure_day_cache(centres: Sequence[Centre], layouts: dict[int, Layout], first_day: int,
+                     end_day: int) -> None:
+    """Make ``DayMoments`` hold every finished day in ``[first_day, end_day)`` exactly.
+
+    One grouped query compares the counted responses with the cache per
+    centre; only centres that differ (new days, late ratings, exclusions, a
+    new layout) are inspected day by day, and all their differing days are
+    rebuilt from one read of their answers. Flushes.
+    """
+    end_day = min(end_day, queries.local_today())
+    if end_day <= first_day or not centres:
+        return
+    ids = [c.id for c in centres]
+    live = queries.live_fingerprints(ids, first_day, end_day)
+    cached = queries.cached_fingerprints(
+        ids, first_day, end_day, {cid: layouts[cid].signature for cid in ids})
+    span = end_day - first_day
+    for centre_id in ids:
+        days, print_ = cached.get(centre_id, (0, (0, 0, 0)))
+        if days == span and print_ == live.get(centre_id, (0, 0, 0)):
+            continue
+        _rebuild_centre_days(centre_id, layouts[centre_id], first_day, end_day)
+    db.session.flush()
+
+
+def _rebuild_centre_days(centre_id: int, layout: Layout, first_day: int, end_day: int) -> None:
+    ids, days = queries.response_days(centre_id, first_day, end_day)
+    span = end_day - first_day
+    offsets = days - first_day
+    counts = np.bincount(offsets, minlength=span)
+    highest = np.zeros(span, dtype=np.int64)
+    np.maximum.at(highest, offsets, ids)
+    id_sums = np.zeros(span, dtype=np.int64)
+    np.add.at(id_sums, offsets, ids)
+    cached = queries.cached_day_stats(centre_id, first_day, end_day)
+    stale = [first_day + k for k in range(span)
+             if cached.get(first_day + k) != (layout.signature, (
+                 int(counts[k]), int(highest[k]), int(id_sums[k])))]
+    if not stale:
+        return
+    lo, hi = min(stale), max(stale) + 1
+    rows = queries.load_answers([centre_id], lo, hi)
+    table = counts_from_rows(rows, layout, rows.day - lo, hi - lo)
+    # respondents whose answers are all absent are PSUs too: n from the responses
+    table[:, 0] = counts[lo - first_day:hi - first_day]
+    db.session.execute(delete(DayMoments).where(
+        DayMoments.centre_id == centre_id,
+        DayMoments.day.in_([queries.day_date(d) for d in stale])))
+    now = utcnow()
+    db.session.execute(insert(DayMoments), [{
+        "centre_id": centre_id, "day": queries.day_date(day),
+        "n": int(counts[day - first_day]), "max_response_id": int(highest[day - first_day]),
+        "id_sum": int(id_sums[day - first_day]), "layout": layout.signature,
+        "counts": (table[day - lo].astype(queries.COUNT_DTYPE).tobytes()
+                   if counts[day - first_day] else b""),
+        "built_at": now} for day in stale])
+
+
+def build_day_cache(first_day: int, end_day: int) -> int:
+    """Cache every active centre's finished days in the range (e.g. after a demo
+    import, so the first page is not slow); returns the centres. Flushes."""
+    centres = queries.active_centres()
+    ensure_day_cache(centres, setting(centres).layouts, first_day, end_day)
+    return len(centres)
+
+
+# --------------------------------------------------------------------------
+# memo of results that depend on finished days only
+
+_MEMO: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_MEMO_SIZE = 2048
+_DAYS: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
+_DAYS_SIZE = 8  # dense daily arrays are large (two years of one centre: ~6 MB)
+
+
+def memoised(key: tuple[Any, ...], compute: Callable[[], T],
+             memo: OrderedDict[tuple[Any, ...], Any] = _MEMO, size: int = _MEMO_SIZE) -> T:
+    if key in memo:
+        memo.move_to_end(key)
+        return memo[key]
+    value = compute()
+    memo[key] = value
+    if len(memo) > size:
+        memo.popitem(last=False)
+    return value
+
+
+def clear_memo() -> None:
+    _MEMO.clear()
+    _DAYS.clear()
+
+
+def _fingerprints(centre_ids: Sequence[int], layouts: dict[int, Layout], first_day: int,
+                  end_day: int) -> dict[int, tuple[Any, ...]]:
+    """Per centre, a key that changes whenever a cached day of the range is rebuilt."""
+    cached = queries.cached_fingerprints(
+        centre_ids, first_day, end_day, {c: layouts[c].signature for c in centre_ids})
+    url = current_app.config["DATABASE_URL"]
+    return {c: (url, c, layouts[c].signature, first_day, end_day, cached.get(c))
+            for c in centre_ids}
+
+
+def daily_counts(centre_id: int, layout: Layout, first_day: int, today: int) -> np.ndarray:
+    """Counts per day ``(today + 1 - first_day, width)``: cached days, then today live."""
+    key = ("days", *_fingerprints([centre_id], {centre_id: layout}, first_day,
+                                  today)[centre_id])
+    finished = memoised(key, lambda: queries.cached_counts(centre_id, first_day, today,
+                                                           layout.width), _DAYS, _DAYS_SIZE)
+    live = today_counts([centre_id], {centre_id: layout}, today)[centre_id]
+    return np.vstack([finished, live[None, :]])
+
+
+def range_sums(centre_ids: Sequence[int], layouts: dict[int, Layout],
+               ranges: Sequence[tuple[int, int]], today: int) -> dict[int, np.ndarray]:
+    """Per centre, counts ``(len(ranges), width)`` summed over each day range
+    ``[lo, hi)``; finished days from the cache (memoised), today live."""
+    first = min(lo for lo, _ in ranges)
+    prints = _fingerprints(centre_ids, layouts, first, today)
+    live = (today_counts(centre_ids, layouts, today)
+            if any(hi > today for _, hi in ranges) else {})
+    out = {}
+    for centre_id in centre_ids:
+        layout = layouts[centre_id]
+
+        def compute(centre_id: int = centre_id, layout: Layout = layout) -> np.ndarray:
+            days = queries.cached_counts(centre_id, first, today, layout.width)
+            running = np.vstack([np.zeros((1, layout.width), dtype=np.int64),
+                                 np.cumsum(days, axis=0)])
+            return np.stack([running[min(hi, today) - first] - running[min(lo, today) - first]
+                             for lo, hi in ranges])
+
+        sums = memoised(("sums", tuple(ranges), *prints[centre_id]), compute).copy()
+        for r, (lo, hi) in enumerate(ranges):
+            if lo <= today < hi:
+                sums[r] += live[centre_id]
+        out[centre_id] = sums
+    return out
+
+
+def today_counts(centre_ids: Sequence[int], layouts: dict[int, Layout],
+                 today: int) -> dict[int, np.ndarray]:
+    """Each centre's counts of today, from today's answers."""
+    rows = queries.load_answers(centre_ids, today, today + 1)
+    responses = queries.live_fingerprints(centre_ids, today, today + 1)
+    out = {}
+    for centre_id in centre_ids:
+        mine = rows.centre_id == centre_id
+        part = RatingRows(rows.response_id[mine], rows.centre_id[mine], rows.day[mine],
+                          rows.items, rows.ratings[mine])
+        counts = counts_from_rows(part, layouts[centre_id], np.zeros(part.n, dtype=np.int64),
+                                  1)[0]
+        counts[0] = responses.get(centre_id, (0, 0, 0))[0]
+        out[centre_id] = counts
+    return out
+
+
+def windows(daily: np.ndarray, first_day: int,
+            spans: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Counts summed over day ranges ``[lo, hi)`` of a daily array starting at
+    ``first_day``: ``(len(spans), width)`` from running sums."""
+    running = np.vstack([np.zeros((1, daily.shape[1]), dtype=np.int64),
+                         np.cumsum(daily, axis=0)])
+    lo = np.clip(np.array([s[0] for s in spans]) - first_day, 0, daily.shape[0])
+    hi = np.clip(np.array([s[1] for s in spans]) - first_day, 0, daily.shape[0])
+    return running[hi] - running[lo]
+
+
+# --------------------------------------------------------------------------
+# estimates from counts
 
 
 def _min_n() -> int:
     return int(current_app.config["MIN_REPORTABLE_N"])
+
+
+def estimate_counts(counts: np.ndarray, layout: Layout,
+                    tree: Sequence[IndexNode]) -> dict[str, Estimates]:
+    """Every item and node for each row of ``counts`` (B, width): one centre each."""
+    moments = layout.moments(counts[:, None, :])
+    return estimate_tree_from_moments(moments, tree, min_n=_min_n())
+
+
+def province_estimate_counts(per_centre: Sequence[np.ndarray], layouts: Sequence[Layout],
+                             setting_: Setting) -> Estimate:
+    """The province's overall index: centres as strata, province-wide shares."""
+    if not per_centre:
+        return empty_estimate()
+    target = setting_.province_layout
+    moments = stack([layout.moments(counts).align(target.items, target.cover)
+                     for counts, layout in zip(per_centre, layouts, strict=True)])
+    result = estimate_tree_from_moments(moments, setting_.province.tree, min_n=_min_n())
+    return result[setting_.province.overall][0]
 
 
 def empty_estimate() -> Estimate:
@@ -227,18 +400,6 @@ def empty_estimate() -> Estimate:
                     deff_wr=nan, method="", cv=nan, reportable=False, flags=("no-data",))
 
 
-def estimate_for(result: ScoreResult | None, code: str, domain: object) -> Estimate:
-    if result is None:
-        return empty_estimate()
-    try:
-        return result[code].share.at(domain)
-    except KeyError:
-        return empty_estimate()
-
-
-def score_or_none(rows: RatingRows, scheme: Scheme,
-                  domains: np.ndarray | None = None) -> ScoreResult | None:
-    return run_score(rows, scheme, domains) if rows.n else None
 
 
 # --------------------------------------------------------------------------
@@ -247,6 +408,7 @@ def score_or_none(rows: RatingRows, scheme: Scheme,
 HEADLINE_PERIODS = ("today", "yesterday", "7d", "30d")
 PERIOD_CHOICES = (7, 30, 90, 365)
 CHART_CHOICES = (30, 90, 365)
+ROLLING_DAYS = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,50 +445,54 @@ class IndicatorRow:
     children: tuple[IndicatorRow, ...] = ()
 
 
-def headline(rows: RatingRows, scheme: Scheme, today: int) -> dict[str, Estimate]:
-    """Overall index today, yesterday, the last 7 and the last 30 days (today included)."""
-    windows = {"today": (today, today + 1), "yesterday": (today - 1, today),
-               "7d": (today - 6, today + 1), "30d": (today - 29, today + 1)}
-    out = {}
-    for key, (lo, hi) in windows.items():
-        part = subset(rows, (rows.day >= lo) & (rows.day < hi))
-        out[key] = estimate_for(score_or_none(part, scheme), scheme.overall, "")
-    return out
 
 
-def subset(rows: RatingRows, mask: np.ndarray) -> RatingRows:
-    return RatingRows(rows.response_id[mask], rows.centre_id[mask], rows.day[mask], rows.items,
-                      rows.ratings[mask])
+@dataclass(frozen=True, slots=True)
+class CentreDashboard:
+    headline: dict[str, Estimate]
+    series: list[SeriesPoint]
+    reference: Estimate
+    alert: Alert
+    table: list[IndicatorRow]
 
 
-def daily_series(rows: RatingRows, scheme: Scheme, first_day: int,
-                 end_day: int, window: int = 7) -> list[SeriesPoint]:
-    """Daily overall index and its trailing ``window``-day index, each from :func:`score`.
+def centre_dashboard(centre: Centre, today: int, period: int,
+                     chart_days: int) -> CentreDashboard:
+    """Every number of a centre's page, from one daily array of counts."""
+    config = current_app.config
+    recent, baseline = config["ALERT_RECENT_DAYS"], config["ALERT_BASELINE_DAYS"]
+    first = today - max(2 * period, chart_days + ROLLING_DAYS - 1, recent + baseline, 30)
+    where = setting([centre])
+    layout, scheme = where.layouts[centre.id], where.schemes[centre.id]
+    ensure_day_cache([centre], where.layouts, first, today)
+    daily = daily_counts(centre.id, layout, first, today)
+    spans = {"today": (today, today + 1), "yesterday": (today - 1, today),
+             "7d": (today - 6, today + 1), "30d": (today - 29, today + 1)}
+    head = estimate_counts(windows(daily, first, list(spans.values())), layout,
+                           scheme.tree)[scheme.overall]
+    return CentreDashboard(
+        headline={key: head[i] for i, key in enumerate(spans)},
+        series=daily_series(daily, first, layout, scheme, today - chart_days, today),
+        reference=province_reference(today, chart_days),
+        alert=_alerts([centre], where, today)[centre.id],
+        table=indicator_table(daily, first, layout, questionnaire_of(centre), today, period))
 
-    The trailing index is estimated, not averaged: every respondent is copied
-    into each window that contains their day, keeping their PSU, so each
-    window is a domain of one design (windows share respondents, never PSUs'
-    totals within a domain).
-    """
-    part = subset(rows, (rows.day >= first_day - window + 1) & (rows.day < end_day))
-    inside = part.day >= first_day
-    daily = score_or_none(subset(part, inside), scheme, part.day[inside])
-    copies = [part.day + k for k in range(window)]
-    stacked_day = np.concatenate(copies)
-    keep = (stacked_day >= first_day) & (stacked_day < end_day)
-    stacked = RatingRows(np.tile(part.response_id, window)[keep],
-                         np.tile(part.centre_id, window)[keep], stacked_day[keep], part.items,
-                         np.tile(part.ratings, (window, 1))[keep])
-    psu = np.tile(np.arange(part.n), window)[keep]
-    rolling = (run_score(stacked, scheme, stacked.day, psu=psu) if stacked.n else None)
-    points = []
-    for day in range(first_day, end_day):
-        e = estimate_for(daily, scheme.overall, day)
-        r = estimate_for(rolling, scheme.overall, day)
-        points.append(SeriesPoint(day=day, n=e.n, estimate=e.estimate, ci=e.ci,
-                                  reportable=e.reportable, rolling=r.estimate,
-                                  rolling_reportable=r.reportable))
-    return points
+
+def daily_series(daily: np.ndarray, first: int, layout: Layout, scheme: Scheme,
+                 first_day: int, end_day: int,
+                 window: int = ROLLING_DAYS) -> list[SeriesPoint]:
+    """Each day's overall index and that of the ``window`` days ending with it, each
+    estimated from the respondents of its own days (all at once)."""
+    days = range(first_day, end_day)
+    spans = [(d, d + 1) for d in days] + [(d - window + 1, d + 1) for d in days]
+    result = estimate_counts(windows(daily, first, spans), layout, scheme.tree)[scheme.overall]
+    width = len(days)
+    return [SeriesPoint(day=d, n=int(result.n[k]), estimate=float(result.estimate[k]),
+                        ci=(float(result.ci_low[k]), float(result.ci_high[k])),
+                        reportable=bool(result.reportable[k]),
+                        rolling=float(result.estimate[width + k]),
+                        rolling_reportable=bool(result.reportable[width + k]))
+            for k, d in enumerate(days)]
 
 
 def one_sided_drop(recent: Estimate, baseline: Estimate) -> tuple[float, float]:
@@ -346,35 +512,38 @@ def one_sided_drop(recent: Estimate, baseline: Estimate) -> tuple[float, float]:
     return difference, float(stats.t.cdf(difference / se, df))
 
 
+
+
 def alerts(centres: Sequence[Centre], today: int) -> dict[int, Alert]:
     """Per centre: are the last finished days credibly below the baseline before them?"""
+    if not centres:
+        return {}
+    config = current_app.config
+    where = setting(centres)
+    first = today - config["ALERT_RECENT_DAYS"] - config["ALERT_BASELINE_DAYS"]
+    ensure_day_cache(centres, where.layouts, first, today)
+    return _alerts(centres, where, today)
+
+
+def _alerts(centres: Sequence[Centre], where: Setting, today: int) -> dict[int, Alert]:
     config = current_app.config
     recent_days, baseline_days = config["ALERT_RECENT_DAYS"], config["ALERT_BASELINE_DAYS"]
-    first = today - recent_days - baseline_days
-    ids = [c.id for c in centres]
-    key = ("alerts", fingerprint(ids, first, today), recent_days, baseline_days,
-           config["ALERT_ALPHA"], config["ALERT_MIN_N"])
-    return memoised(key, lambda: _alerts(centres, first, today, recent_days))
-
-
-def _alerts(centres: Sequence[Centre], first: int, today: int,
-            recent_days: int) -> dict[int, Alert]:
-    config = current_app.config
+    split = today - recent_days
+    ranges = [(split, today), (split - baseline_days, split)]
     out: dict[int, Alert] = {}
-    for questionnaire, group in by_questionnaire(centres):
-        scheme = scheme_of(questionnaire)
-        rows = queries.cached_ratings([c.id for c in group], first, today, scheme.items)
-        period = np.where(rows.day >= today - recent_days, 1, 0)
-        domains = rows.centre_id * 2 + period
-        result = score_or_none(rows, scheme, domains)
-        for centre in group:
-            recent = estimate_for(result, scheme.overall, centre.id * 2 + 1)
-            baseline = estimate_for(result, scheme.overall, centre.id * 2)
+    for _, group in by_questionnaire(centres):
+        ids = [c.id for c in group]
+        layout, scheme = where.layouts[ids[0]], where.schemes[ids[0]]
+        sums = range_sums(ids, where.layouts, ranges, today)
+        result = estimate_counts(np.concatenate([sums[c] for c in ids]), layout,
+                                 scheme.tree)[scheme.overall]
+        for k, centre_id in enumerate(ids):
+            recent, baseline = result[2 * k], result[2 * k + 1]
             difference, p = one_sided_drop(recent, baseline)
             enough = min(recent.n, baseline.n) >= config["ALERT_MIN_N"]
-            out[centre.id] = Alert(flagged=bool(enough and p < config["ALERT_ALPHA"]),
+            out[centre_id] = Alert(flagged=bool(enough and p < config["ALERT_ALPHA"]),
                                    recent=recent, baseline=baseline, difference=difference,
-                                   p_value=p, first_day=today - recent_days, last_day=today - 1)
+                                   p_value=p, first_day=split, last_day=today - 1)
     return out
 
 
@@ -386,26 +555,24 @@ def by_questionnaire(centres: Sequence[Centre]) -> list[tuple[Questionnaire, lis
     return [(questionnaire_of(group[0]), group) for group in groups.values()]
 
 
-def indicator_table(rows: RatingRows, questionnaire: Questionnaire, today: int,
-                    days: int) -> list[IndicatorRow]:
+def indicator_table(daily: np.ndarray, first: int, layout: Layout,
+                    questionnaire: Questionnaire, today: int, days: int) -> list[IndicatorRow]:
     """Elements (weakest first) with their items, for the last ``days`` days and the
     ``days`` before them; answer distributions of the current period."""
     scheme = scheme_of(questionnaire)
-    current = rows.day > today - days
-    part = subset(rows, rows.day > today - 2 * days)
-    period = np.where(part.day > today - days, 1, 0)
-    result = score_or_none(part, scheme, period)
-    now = subset(rows, current)
+    sums = windows(daily, first, [(today - days + 1, today + 1),
+                                  (today - 2 * days + 1, today - days + 1)])
+    result = estimate_counts(sums, layout, scheme.tree)
+    levels = layout.levels(sums[0])
+    respondents = int(sums[0, 0])
     names = {i.code: i.text for i in questionnaire.rating_items}
 
     def row(code: str, name: str, kind: str, children: tuple[IndicatorRow, ...] = ()
             ) -> IndicatorRow:
-        cur = estimate_for(result, code, 1)
-        prev = estimate_for(result, code, 0)
+        cur, prev = result[code][0], result[code][1]
         if kind == "item":
-            column = now.ratings[:, scheme.items.index(code)]
-            counts = np.bincount(column, minlength=6)
-            distribution = (*(int(c) for c in counts[1:6]), int(counts[0]))
+            counts = levels[layout.items.index(code)]
+            distribution = (*(int(c) for c in counts), respondents - int(counts.sum()))
         else:
             distribution = ()
         return IndicatorRow(code=code, name=name, kind=kind, current=cur, previous=prev,
@@ -432,19 +599,20 @@ def indicator_table(rows: RatingRows, questionnaire: Questionnaire, today: int,
 def province_reference(today: int, days: int) -> Estimate:
     """The province's overall index over the finished days of the chart window."""
     centres = queries.active_centres()
-    ids = [c.id for c in centres]
-    first = today - days
-    ensure_day_cache(ids, first, today)
-    key = ("province", fingerprint(ids, first, today))
-    return memoised(key, lambda: province_estimate(centres, first, today))
+    where = setting(centres)
+    ensure_day_cache(centres, where.layouts, today - days, today)
+    return province_estimate(centres, where, today - days, today, today)
 
 
-def province_estimate(centres: Sequence[Centre], first_day: int, end_day: int) -> Estimate:
+def province_estimate(centres: Sequence[Centre], where: Setting, first_day: int,
+                      end_day: int, today: int) -> Estimate:
+    """The overall index of ``centres`` together (strata) over ``[first_day, end_day)``."""
     if not centres:
         return empty_estimate()
-    scheme = province_scheme([q for q, _ in by_questionnaire(centres)])
-    rows = ratings([c.id for c in centres], first_day, end_day, scheme.items)
-    return estimate_for(score_or_none(rows, scheme), scheme.overall, "")
+    ids = [c.id for c in centres]
+    sums = range_sums(ids, where.layouts, [(first_day, end_day)], today)
+    return province_estimate_counts([sums[c][0] for c in ids],
+                                    [where.layouts[c] for c in ids], where)
 
 
 # --------------------------------------------------------------------------
@@ -460,21 +628,32 @@ class CentreSummary:
     alert: Alert | None
 
 
-def overview(centres: Sequence[Centre], today: int, days: int) -> list[CentreSummary]:
+def overview(centres: Sequence[Centre], today: int,
+             days: int) -> tuple[list[CentreSummary], Estimate]:
     """Every centre's overall index for the last ``days`` days (today included), the
-    same length before, and its alert."""
-    first = today - 2 * days + 1
+    same length before, and its alert; and the province index of the period."""
+    config = current_app.config
+    where = setting(centres)
+    first = today - max(2 * days - 1, config["ALERT_RECENT_DAYS"] + config["ALERT_BASELINE_DAYS"])
+    ensure_day_cache(centres, where.layouts, first, today)
+    flags = _alerts(centres, where, today)
+    current, previous = (today - days + 1, today + 1), (today - 2 * days + 1, today - days + 1)
     out = []
-    flags = alerts(centres, today)
-    for questionnaire, group in by_questionnaire(centres):
-        scheme = scheme_of(questionnaire)
-        rows = ratings([c.id for c in group], first, today + 1, scheme.items)
-        period = np.where(rows.day > today - days, 1, 0)
-        result = score_or_none(rows, scheme, rows.centre_id * 2 + period)
-        for centre in group:
-            cur = estimate_for(result, scheme.overall, centre.id * 2 + 1)
-            prev = estimate_for(result, scheme.overall, centre.id * 2)
+    per_centre: dict[int, np.ndarray] = {}
+    for _, group in by_questionnaire(centres):
+        ids = [c.id for c in group]
+        layout, scheme = where.layouts[ids[0]], where.schemes[ids[0]]
+        sums = range_sums(ids, where.layouts, [current, previous], today)
+        per_centre.update({c: sums[c][0] for c in ids})
+        result = estimate_counts(np.concatenate([sums[c] for c in ids]), layout,
+                                 scheme.tree)[scheme.overall]
+        for k, centre in enumerate(group):
+            cur, prev = result[2 * k], result[2 * k + 1]
             out.append(CentreSummary(centre=centre, current=cur, previous=prev,
                                      change=cur.estimate - prev.estimate,
                                      alert=flags.get(centre.id)))
-    return out
+    ids = [c.id for c in centres]
+    province = (province_estimate_counts([per_centre[c] for c in ids],
+                                         [where.layouts[c] for c in ids], where)
+                if ids else empty_estimate())
+    return out, province

@@ -17,7 +17,7 @@ from scoring.estimates import score
 from survey.dashboard import queries, services
 from survey.dashboard.routes import mask_personal_data
 from survey.extensions import db
-from survey.models import DayRatings
+from survey.models import DayMoments
 
 # kiosk-quick: q_access, q_procedure, q_staff, q_result, q_feedback, overall
 GOOD = [5, 4, 4, 5, 4, 5]
@@ -130,28 +130,30 @@ def test_late_rating_for_a_cached_day_is_counted(
     first = _text(analyst.get("/dashboard/centre/ALPHA?lang=en"))
     assert "n = 30" in first.split("<h3>Last 7 days</h3>")[1]
     with app.app_context():
-        assert db.session.scalar(select(func.sum(DayRatings.n))) == 30
+        assert db.session.scalar(select(func.sum(DayMoments.n))) == 30
     add_ratings("ALPHA", [BAD] * 10, days_ago=2)  # an offline kiosk syncs late
     second = _text(analyst.get("/dashboard/centre/ALPHA?lang=en"))
     assert "n = 40" in second.split("<h3>Last 7 days</h3>")[1]
     with app.app_context():
-        assert db.session.scalar(select(func.sum(DayRatings.n))) == 40
+        assert db.session.scalar(select(func.sum(DayMoments.n))) == 40
 
 
-def test_day_cache_round_trips_the_ratings(app: Flask, analyst: Any,
-                                           add_ratings: Callable[..., None]) -> None:
+def test_day_cache_holds_the_moments_of_the_ratings(app: Flask, analyst: Any,
+                                                    add_ratings: Callable[..., None]) -> None:
     add_ratings("ALPHA", [MIXED, GOOD, BAD], days_ago=1)
     with app.app_context():
-        centre_id = queries.centre_by_code("ALPHA").id
+        centre = queries.centre_by_code("ALPHA")
         today = queries.local_today()
-        services.ensure_day_cache([centre_id], today - 3, today)
-        items = ("q_access", "q_procedure", "q_staff", "q_result", "q_feedback", "overall")
-        cached = services.ratings([centre_id], today - 3, today, items)
-        live = queries.load_answers([centre_id], today - 3, today)
-        assert cached.n == live.n == 3
-        assert sorted(map(tuple, cached.ratings.tolist())) == sorted(
-            map(tuple, queries.align(live, items).ratings.tolist()))
-        assert set(cached.day.tolist()) == {today - 1}
+        where = services.setting([centre])
+        layout = where.layouts[centre.id]
+        services.ensure_day_cache([centre], where.layouts, today - 3, today)
+        cached = queries.cached_counts(centre.id, today - 3, today, layout.width)
+        live = queries.load_answers([centre.id], today - 3, today)
+        direct = services.counts_from_rows(live, layout, live.day - (today - 3), 3)
+        np.testing.assert_array_equal(cached, direct)
+        assert cached[:, 0].tolist() == [0, 0, 3]  # respondents per day
+        assert layout.levels(cached[2])[layout.items.index("q_procedure")].tolist() == [
+            1, 1, 0, 1, 0]
 
 
 def test_overview_lists_centres_with_the_province_index(
