@@ -178,19 +178,35 @@ def test_idle_form_returns_to_start_and_forgets_the_answers(
 @no_idle_reset
 def test_without_javascript_the_form_still_submits(
     live_server: LiveServer, browser: Callable[..., Any],
+    save_screen: Callable[[Any, str], Any],
 ) -> None:
     driver = browser(javascript=False)
     choose_language(driver, live_server, QUICK, "vi")
     # JavaScript really is off: kiosk.js marks <html class="js"> when it runs.
     assert "js" not in driver.find_element(By.TAG_NAME, "html").get_attribute("class").split()
-    driver.find_element(By.CSS_SELECTOR, "form.rating-form button[type=submit]").click()
-    wait_for(driver, "#errors")
-    assert stored(live_server.app) == []
     codes = item_codes(driver)
+    tap_rating(driver, codes[0], "5")
+    # An over-long comment (the browser's maxlength taken away) is refused by the
+    # server: the error shows at the top, linked to the item, and next to it.
+    comment = driver.find_element(By.ID, "comment")
+    driver.execute_script("arguments[0].removeAttribute('maxlength');"
+                          "arguments[0].value = 'ý'.repeat(2001)", comment)
+    driver.find_element(By.CSS_SELECTOR, "form.rating-form button[type=submit]").click()
+    wait_for(driver, "#errors a[href='#q-comment']")
+    field_error = driver.find_element(By.CSS_SELECTOR, "#q-comment .field-error")
+    assert field_error.is_displayed()
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", field_error)
+    save_screen(driver, "form-item-error-nojs-800x1280")
+    assert driver.find_element(By.CSS_SELECTOR, ".send-bar .send-error").is_displayed()
+    assert f"item_{codes[0]}=5" in checked(driver)  # what was answered is kept
+    assert stored(live_server.app) == []
+
     chosen = dict(zip(codes, ["5", "4", "na", "3", "2", "4"], strict=True))
     for code, value in chosen.items():
         tap_rating(driver, code, value)
-    driver.find_element(By.ID, "comment").send_keys("Không có JavaScript vẫn gửi được.")
+    comment = driver.find_element(By.ID, "comment")
+    comment.clear()
+    comment.send_keys("Không có JavaScript vẫn gửi được.")
     driver.find_element(By.CSS_SELECTOR, "form.rating-form button[type=submit]").click()
     wait_for(driver, "main.thanks")
     # The meta refresh alone brings the start page back.
