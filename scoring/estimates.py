@@ -472,7 +472,7 @@ def score(
     rows_beta = (np.full(n_dom, float(design.n)) if design.calibration is not None else None)
     cal = design.calibration
     inv_w = _inverse(tot_w)  # D, J
-    node_t = {nd.code: np.zeros((n_cells, 2)) for nd in order}
+    node_t = {nd.code: np.zeros((n_cells, 2), order="F") for nd in order}
     node_s = {nd.code: None for nd in order}
     node_z = {nd.code: np.zeros((n_rows, 2), order="F") for nd in order}
     any_valid = {nd.code: np.zeros(n_rows, dtype=bool) for nd in order}
@@ -643,7 +643,7 @@ class _CellTables:
             wa = np.where(answered, self.w, 0.0)
             wv = wa * code
             cols = (wa, np.where(code >= 4, wa, 0.0), wv, wv * code)
-            cells = np.empty((nc, 4))
+            cells = np.empty((nc, 4), order="F")
             if self.identity:  # one row per cell, in cell order
                 for k, v in enumerate(cols):
                     cells[:, k] = v
@@ -688,7 +688,7 @@ class _CellTables:
 
 def _cell_totals(cells: FloatArray, theta: FloatArray, inv: FloatArray) -> FloatArray:
     """Cell totals of :math:`w z` for share and mean: :math:`(Y_c - \\theta W_c)/W_d`."""
-    t = np.empty((cells.shape[0], 2))
+    t = np.empty((cells.shape[0], 2), order="F")
     t[:, 0] = (cells[:, 1] - theta[:, 0] * cells[:, 0]) * inv
     t[:, 1] = (cells[:, 2] - theta[:, 1] * cells[:, 0]) * inv
     return t
