@@ -187,9 +187,20 @@ def demo(year: int | None, responses: int, seed: int) -> None:
             "SELECT setval(pg_get_serial_sequence('response', 'id'), "
             "(SELECT COALESCE(MAX(id), 1) FROM response))"))
     db.session.commit()
+    _cache_dashboard_days()
     click.echo(f"Demo province ready: {len(centres)} centres, {total} ratings in {year}.")
     click.echo(f"Database: {current_app.config['DATABASE_URL']}")
     _echo_accounts(accounts)
+
+
+def _cache_dashboard_days() -> None:
+    """Count every finished day the dashboard can show (two years back), so its
+    first page does not build a year of cache on the fly."""
+    from .dashboard import queries, services
+
+    today = queries.local_today()
+    services.build_day_cache(today - 2 * max(services.PERIOD_CHOICES), today)
+    db.session.commit()
 
 
 #: One demo account per role (demo only: the passwords are printed and public).
