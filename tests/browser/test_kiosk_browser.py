@@ -231,6 +231,36 @@ def too_small(driver: Any, css: str) -> list[str]:
             if w < MIN_TARGET or h < MIN_TARGET]
 
 
+#: WCAG 2.1 contrast of a text's colour against the first opaque background
+#: behind it (AA: 4.5 for body text).
+CONTRAST = """
+function lum(c) {
+  var v = c.match(/[\\d.]+/g).slice(0, 3).map(function (x) {
+    x = x / 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+  return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+}
+function opaque(e) {
+  for (; e; e = e.parentElement) {
+    var bg = getComputedStyle(e).backgroundColor;
+    var alpha = bg.match(/[\\d.]+/g)[3];
+    if (alpha === undefined || parseFloat(alpha) > 0.9) { return bg; }
+  }
+  return "rgb(255, 255, 255)";
+}
+return Array.from(document.querySelectorAll(arguments[0])).map(function (e) {
+  var a = lum(getComputedStyle(e).color), b = lum(opaque(e));
+  return [e.textContent.trim().slice(0, 30),
+          (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)];
+});
+"""
+
+
+def low_contrast(driver: Any, css: str, minimum: float = 4.5) -> list[str]:
+    found = driver.execute_script(CONTRAST, css)
+    assert found, f"nothing matches {css}"
+    return [f"{text!r} {ratio:.2f}" for text, ratio in found if ratio < minimum]
+
+
 def overflows(driver: Any) -> bool:
     return driver.execute_script(
         "return document.documentElement.scrollWidth > window.innerWidth")
@@ -260,6 +290,7 @@ def test_every_screen_fits_has_big_targets_and_no_console_errors(
     wait_for(driver, ".languages")
     save_screen(driver, f"language-{tag}")
     assert too_small(driver, ".languages a") == []
+    assert low_contrast(driver, ".start .said, .languages a") == []
     assert not overflows(driver)
 
     driver.find_element(By.CSS_SELECTOR, ".languages a[lang='vi']").click()
@@ -267,7 +298,9 @@ def test_every_screen_fits_has_big_targets_and_no_console_errors(
     save_screen(driver, f"form-top-{tag}")
     assert too_small(driver, "label.choice") == []
     assert too_small(driver, "label.option") == []
-    assert too_small(driver, "form button, form .actions a") == []
+    assert too_small(driver, "form button, form .restart a") == []
+    assert low_contrast(driver, ".centre-banner, .kiosk-bar-note, h1, .intro, .element h2, "
+                                ".question, .choice-text, .option span, .send-bar button") == []
     assert not overflows(driver)
     # The first question is on the first screen, without scrolling.
     first = driver.find_element(By.CSS_SELECTOR, "fieldset.item")
@@ -284,6 +317,7 @@ def test_every_screen_fits_has_big_targets_and_no_console_errors(
     assert driver.find_element(By.ID, "errors").rect["y"] < size[1] / 2
     assert driver.find_element(By.CSS_SELECTOR, ".send-bar .send-error").is_displayed()
     save_screen(driver, f"form-errors-{tag}")
+    assert low_contrast(driver, "#errors h2, #errors li, .send-error a") == []
     assert not overflows(driver)
     # The refused post answers 400, which Chromium logs; nothing else may be there.
     logged = console_errors(driver)
