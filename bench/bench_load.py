@@ -1,0 +1,246 @@
+"""Load and fault benchmark: simulated kiosks against the production runner.
+
+``--clients`` kiosks (asyncio, stdlib HTTP over loopback) submit ratings to
+``hailong serve --production`` on PostgreSQL for ``--duration`` seconds.
+Midway the server is killed with SIGKILL (master and workers) and started
+again; every kiosk retries its current rating with backoff until the server
+acknowledges it (201/200), exactly as offline.js does. Afterwards the
+database must hold exactly the generated submission ids: none lost, none
+duplicated. Prints throughput and latency percentiles as JSON.
+
+    python bench/bench_load.py --duration 180 --clients 200
+
+The database is a fresh schema in ``--database`` (dropped at the end).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import sqlalchemy as sa
+
+PROJECT = Path(__file__).resolve().parents[1]
+ITEMS = ("q_access", "q_procedure", "q_staff", "q_result", "q_feedback", "overall")
+
+
+@dataclass
+class Stats:
+    acknowledged: list[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    retries: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+    generated: set[str] = field(default_factory=set)
+
+
+async def _post(port: int, body: bytes, kiosk: str) -> int:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(b"POST /api/v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/json\r\nConnection: close\r\n"
+                     b"X-Kiosk-Id: " + kiosk.encode() + b"\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        await writer.drain()
+        status_line = await reader.readline()
+        await reader.read()  # until the server closes
+        parts = status_line.split()
+        if len(parts) < 2 or not parts[1].isdigit():
+            raise ConnectionError("connection closed before an answer")  # e.g. killed
+        return int(parts[1])
+    finally:
+        writer.close()
+
+
+async def kiosk(number: int, port: int, deadline: float, stats: Stats,
+                centres: list[str]) -> None:
+    rng = random.Random(number)
+    kiosk_id = f"bench-kiosk-{number:04d}"
+    centre = centres[number % len(centres)]
+    while time.monotonic() < deadline:
+        submission_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        stats.generated.add(submission_id)
+        body = json.dumps({
+            "submission_id": submission_id, "centre": centre, "questionnaire": "kiosk-quick",
+            "version": 1, "channel": "kiosk", "language": "vi",
+            "submitted_at": datetime.now(UTC).isoformat(),
+            "answers": {item: rng.choice((1, 2, 3, 4, 5, None)) for item in ITEMS[:-1]}
+            | {"overall": rng.randint(1, 5)},
+        }).encode()
+        backoff = 0.05
+        while True:  # the same rating until it is acknowledged, whatever the deadline
+            started = time.perf_counter()
+            try:
+                status = await _post(port, body, kiosk_id)
+            except OSError:
+                status = 0
+            stats.statuses[status] = stats.statuses.get(status, 0) + 1
+            if status in (200, 201):
+                stats.latencies.append(time.perf_counter() - started)
+                stats.acknowledged.append(submission_id)
+                break
+            stats.retries += 1
+            await asyncio.sleep(backoff * (0.5 + rng.random()))
+            backoff = min(backoff * 2, 1.0)
+
+
+def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "HAILONG_DATABASE_URL": url,
+           "HAILONG_SECRET_KEY": secrets.token_hex(16),
+           "HAILONG_SUBMIT_RATE_LIMIT": "1000000/minute",
+           "HAILONG_CENTRE_SUBMIT_RATE_LIMIT": "1000000/minute"}
+    return subprocess.Popen(
+        [sys.executable, "-c", "from survey.cli import main; main()", "serve", "--production",
+         "--workers", str(workers), "--port", str(port)],
+        cwd=PROJECT, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def wait_ready(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            await writer.drain()
+            line = await reader.readline()
+            writer.close()
+            if b" 200 " in line:
+                return
+        except OSError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError("server did not become ready")
+
+
+def prepare(database: str, schema: str, centres: int) -> str:
+    """A fresh schema with the tables and ``centres`` centres; return the app's URL."""
+    from survey import create_app
+    from survey.extensions import db
+
+    admin = sa.create_engine(database.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    url = f"{database}?options={quote(f'-csearch_path={schema}')}"
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
+    with app.app_context():
+        db.create_all()
+        db.session.execute(sa.text(
+            "INSERT INTO admin_unit (code, name, kind) VALUES ('B', 'Bench', 'commune')"))
+        for n in range(centres):
+            db.session.execute(sa.text(
+                "INSERT INTO centre (code, name, unit_id, questionnaire_id, "
+                "questionnaire_version, active) VALUES (:c, :c, 1, 'kiosk-quick', 1, true)"),
+                {"c": f"B{n:03d}"})
+        db.session.commit()
+        db.engine.dispose()
+    return url
+
+
+def stored_ids(database: str, schema: str) -> list[str]:
+    engine = sa.create_engine(database.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text(
+            f'SELECT submission_id FROM "{schema}".response'  # noqa: S608 -- our own name
+        )).scalars().all()
+    engine.dispose()
+    return [str(r) for r in rows]
+
+
+def drop(database: str, schema: str) -> None:
+    engine = sa.create_engine(database.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=1000)[int(q * 1000) - 1] if len(values) > 1 else 0.0
+
+
+async def run(args: argparse.Namespace) -> dict[str, object]:
+    schema = f"bench_{secrets.token_hex(4)}"
+    url = prepare(args.database, schema, args.centres)
+    stats = Stats()
+    server = start_server(url, args.port, args.workers)
+    try:
+        await wait_ready(args.port)
+        started = time.monotonic()
+        deadline = started + args.duration
+        clients = [asyncio.create_task(
+            kiosk(n, args.port, deadline, stats, [f"B{c:03d}" for c in range(args.centres)]))
+            for n in range(args.clients)]
+        kill_at = started + args.duration * args.kill_at
+        outage = 0.0
+        if args.kill_at < 1:
+            await asyncio.sleep(max(0.0, kill_at - time.monotonic()))
+            os.killpg(server.pid, signal.SIGKILL)  # the server we started, by its group
+            server.wait()
+            killed = time.monotonic()
+            server = start_server(url, args.port, args.workers)
+            await wait_ready(args.port)
+            outage = time.monotonic() - killed
+        await asyncio.gather(*clients)
+        elapsed = time.monotonic() - started
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+    stored = stored_ids(args.database, schema)
+    if not args.keep:
+        drop(args.database, schema)
+    generated = stats.generated
+    latencies = sorted(stats.latencies)
+    return {
+        "clients": args.clients, "workers": args.workers, "duration_s": round(elapsed, 1),
+        "killed_at_s": round(args.duration * args.kill_at, 1) if args.kill_at < 1 else None,
+        "outage_s": round(outage, 2),
+        "generated": len(generated), "acknowledged": len(stats.acknowledged),
+        "stored_rows": len(stored), "stored_distinct": len(set(stored)),
+        "lost": len(generated - set(stored)),
+        "unexpected": len(set(stored) - generated),
+        "duplicated": len(stored) - len(set(stored)),
+        "ratings_per_s": round(len(stats.acknowledged) / elapsed, 1),
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 1),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+        "retries": stats.retries,
+        "statuses": {str(k): v for k, v in sorted(stats.statuses.items())},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=180, help="seconds (default 180)")
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    parser.add_argument("--centres", type=int, default=20)
+    parser.add_argument("--port", type=int, default=5099)
+    parser.add_argument("--kill-at", type=float, default=0.5,
+                        help="fraction of the duration at which to SIGKILL the server; "
+                             "1 = never")
+    parser.add_argument("--database", default=os.environ.get(
+        "HAILONG_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--keep", action="store_true", help="keep the bench schema")
+    args = parser.parse_args()
+    result = asyncio.run(run(args))
+    print(json.dumps(result, indent=2))
+    if result["lost"] or result["duplicated"] or result["unexpected"]:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
