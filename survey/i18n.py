@@ -6,7 +6,7 @@ shows in Vietnamese, never as the English msgid, and :func:`text_language`
 tells a template which language a text is really in so it can mark it
 (``lang="vi"``). A language is offered on the kiosk only when its catalog
 covers the share ``KIOSK_LANGUAGE_COVERAGE`` of the strings the kiosk shows
-(:func:`kiosk_sources`), measured against the Vietnamese catalog, which holds
+(:func:`kiosk_keys`), measured against the Vietnamese catalog, which holds
 every msgid of ``messages.pot``.
 
 A language unknown to CLDR (Dao ``ium``, Tày ``tyz``, Nùng ``nut``) is added
@@ -38,6 +38,9 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 #: Source files (relative to the project, as catalogs name them) whose strings
 #: the kiosk shows besides its own blueprint and the templates those use.
 _KIOSK_EXTRA_SOURCES = ("forms/", "survey/submissions.py")
+#: A translator comment marking a string from elsewhere that the kiosk shows
+#: (``# i18n: kiosk — ...`` above the call), e.g. a WTForms message.
+KIOSK_COMMENT = "i18n: kiosk"
 
 
 @cache
@@ -84,7 +87,10 @@ def kiosk_keys(catalog: Iterable[Message]) -> frozenset[str]:
     """The msgids of a catalog (or template) that the kiosk shows."""
     return frozenset(
         message_key(m) for m in catalog
-        if m.id and any(location.startswith(kiosk_sources()) for location, _line in m.locations)
+        if m.id and (
+            any(location.startswith(kiosk_sources()) for location, _line in m.locations)
+            or any(comment.startswith(KIOSK_COMMENT) for comment in m.auto_comments)
+        )
     )
 
 

@@ -4,12 +4,12 @@ WTForms and Flask-WTF ship no Vietnamese catalog, so their validation
 messages go through hailong's catalogs instead: :class:`CatalogTranslations`
 answers WTForms' translations protocol from the chosen language (with the
 Vietnamese fallback), and :class:`TranslatedForm`, the ``FlaskForm`` every
-hailong form derives from, uses it. :data:`MESSAGES` lists the messages those fields and validators can
-show, so ``hailong translate extract`` puts them in ``messages.pot``.
+hailong form derives from, uses it. :data:`MESSAGES` lists the messages those
+fields and validators can show, so ``hailong translate extract`` puts them in
+``messages.pot``.
 
-The two the kiosk form can show ("Not a valid choice.", "This field is
-required.") are also submission messages (``survey/submissions.py``), so they
-count towards the kiosk coverage rule; this file as a whole does not.
+Those the kiosk form can show carry the translator comment ``i18n: kiosk``,
+so they count towards the kiosk coverage rule (:func:`survey.i18n.kiosk_keys`).
 """
 
 from typing import Any
@@ -23,7 +23,7 @@ from .i18n import current_language
 MESSAGES = (
     # i18n: WTForms, required fields (DataRequired, InputRequired, FileRequired).
     _l("This field is required."),
-    # i18n: WTForms, a value outside a select or radio list (often a tampered form).
+    # i18n: kiosk — WTForms, a value outside a select or radio list (a tampered form).
     _l("Not a valid choice."),
     _l("Invalid Choice: could not coerce."),
     _l("Invalid choice(s): one or more data inputs could not be coerced."),
@@ -31,6 +31,7 @@ MESSAGES = (
         "'%(value)s' are not valid choices for this field.", 2),
     _ln("Field must be at least %(min)d character long.",
         "Field must be at least %(min)d characters long.", 2),
+    # i18n: kiosk — WTForms, the comment is longer than allowed (seen without JavaScript).
     _ln("Field cannot be longer than %(max)d character.",
         "Field cannot be longer than %(max)d characters.", 2),
     _ln("Field must be exactly %(max)d character long.",

@@ -207,6 +207,9 @@ def test_kiosk_strings_are_the_kiosk_blueprint_its_templates_forms_and_submissio
         assert not source.startswith(("survey/dashboard/", "survey/admin/", "survey/export/"))
     keys = kiosk_keys(catalog("vi"))
     assert {"Send my rating", "Rất hài lòng", "Must be a UUID."} <= keys
+    # Marked `# i18n: kiosk` in survey/wtforms_messages.py:
+    assert "Field cannot be longer than %(max)d character." in keys
+    assert "Not a valid integer value." not in keys
     assert "Log in" not in keys
 
 
