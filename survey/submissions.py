@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
-from .models import CHANNELS, Answer, Centre, Response, utcnow
 from .integrity import BURST, clean_text, device_key, is_burst
+from .models import CHANNELS, Answer, Centre, Response, utcnow
 from .questionnaires import Questionnaire
 
 #: A submission may be queued offline for a while, but not come from the future.
