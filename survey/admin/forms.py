@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
+    HiddenField,
     PasswordField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp
 
 from ..models import ROLES
 from ..wtforms_messages import TranslatedForm
@@ -50,3 +51,11 @@ class CentreForm(TranslatedForm):
     unit = SelectField(_l("Administrative unit"), coerce=int)
     questionnaire = SelectField(_l("Questionnaire shown on its kiosks"))
     active = BooleanField(_l("Active"), default=True)
+
+
+class ExclusionForm(TranslatedForm):
+    """An analyst's decision on a flagged rating: keep it in the indices or not."""
+
+    submission_id = HiddenField(validators=[DataRequired()])
+    exclude = HiddenField(validators=[DataRequired(), AnyOf(("0", "1"))])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])

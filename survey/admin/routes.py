@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from urllib.parse import urlsplit
 
 from flask import (
@@ -23,9 +24,11 @@ from wtforms import SelectChoice
 
 from .. import registry
 from ..extensions import db, limiter
-from ..models import AdminUnit, Centre, User
-from .access import roles_required
-from .forms import ROLE_LABELS, CentreForm, LoginForm, UserForm
+from ..integrity import decide_exclusion
+from ..models import AdminUnit, Centre, Response, User
+from ..sync.queries import kiosk_status
+from .access import roles_required, sees_province
+from .forms import ROLE_LABELS, CentreForm, ExclusionForm, LoginForm, UserForm
 from .services import (
     CentreInvalid,
     UserInvalid,
@@ -178,3 +181,42 @@ def centre_edit(centre_id: int | None = None) -> str | WerkzeugResponse:
             flash(_("Centre %(code)s saved.", code=saved.code))
             return redirect(url_for("admin.centres"))
     return render_template("admin/centre_form.html", form=form, centre=centre)
+
+
+#: Flagged ratings shown on one page of the integrity review.
+INTEGRITY_PAGE = 200
+
+
+@bp.route("/integrity", methods=["GET", "POST"])
+@roles_required("analyst", "admin")
+def integrity() -> str | WerkzeugResponse:
+    """Ratings stored with an integrity flag, and the analyst's explicit decisions."""
+    form = ExclusionForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                decide_exclusion(uuid.UUID(form.submission_id.data),
+                                 exclude=form.exclude.data == "1",
+                                 actor=current_user.username, reason=form.reason.data or "")
+            except (ValueError, LookupError):
+                db.session.rollback()
+                abort(404)
+            db.session.commit()
+            flash(_("Decision recorded in the audit log."))
+            return redirect(url_for("admin.integrity"))
+        flash(_("Give a reason for the decision; nothing was changed."))
+    flagged = db.session.scalars(
+        select(Response).where(Response.integrity_flag.is_not(None))
+        .order_by(Response.submitted_at.desc()).limit(INTEGRITY_PAGE)
+    ).all()
+    return render_template("admin/integrity.html", flagged=flagged, form=form)
+
+
+@bp.get("/kiosks")
+@roles_required("manager", "analyst", "admin")
+def kiosks() -> str:
+    """When each kiosk last synced and how many ratings it still holds."""
+    visible = (db.session.scalars(select(Centre).where(Centre.active)).all()
+               if sees_province(current_user) else current_user.centres)
+    names = {c.id: c for c in visible}
+    return render_template("admin/kiosks.html", kiosks=kiosk_status(names), centres=names)
