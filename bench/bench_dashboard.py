@@ -1,15 +1,18 @@
-"""Server time of the centre dashboard and the province overview.
+"""Server time of the centre dashboard and the province overview at full size.
 
-Run on a database filled by the demo (about 20,000 ratings a year at the
-busiest centre)::
+Builds (once; ``--rebuild`` to redo) a temporary SQLite database with
+``--centres`` centres (default 50) of about ``--ratings`` ratings each
+(default 20,000) over the last 365 days, from the demo's generator
+(:func:`survey.demo.synthetic_ratings`; 5 in 8 centres on the 17-item
+``sipas-service`` form, the others on the 6-item ``kiosk-quick``), inserted
+in bulk. Then, through Flask's test client (server time, no network)::
 
-    export HAILONG_DATABASE_URL=sqlite:////tmp/bench-dashboard.db
-    hailong db upgrade && hailong demo --responses 20000
-    python bench/bench_dashboard.py [--centre LCU-TTHC] [--repeat 5]
+    python bench/bench_dashboard.py [--db /tmp/hailong-bench-dashboard.db] [--repeat 5]
 
-Times are wall-clock server time through Flask's test client (no network),
-first request (cold: builds the finished-day cache and the memo) and the
-median of the following ones (warm).
+*cold*: the day cache (``day_moments``) and the process memo emptied before
+the first request, which then counts every day of its range; *memo cold*:
+day cache full, process memo empty (a fresh worker); *warm*: median of
+``--repeat`` further requests.
 """
 
 from __future__ import annotations
@@ -17,58 +20,145 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import numpy as np
+from flask import Flask
+from flask_migrate import upgrade
 from sqlalchemy import delete, func, select
 
-from survey import create_app
-from survey.dashboard import services
-from survey.demo import DEMO_ACCOUNTS
+from survey import create_app, registry
+from survey.admin.services import create_user
+from survey.dashboard import queries, services
+from survey.demo import synthetic_ratings
 from survey.extensions import db
-from survey.models import Centre, DayRatings, Response, User
+from survey.models import AdminUnit, Centre, DayMoments, Response
+
+ANALYST = ("bench-analyst", "bench-analyst-password")
+
+
+def build(app: Flask, centres: int, ratings: int, seed: int) -> None:
+    """Centres, an analyst and ``ratings`` responses per centre over the last 365 days."""
+    rng = np.random.default_rng(seed)
+    with app.app_context():
+        upgrade()
+        unit = AdminUnit(code="BENCH", name="Tỉnh thử", kind="province")
+        db.session.add(unit)
+        db.session.flush()
+        rows = []
+        for k in range(centres):
+            form = "kiosk-quick" if k % 8 in (3, 4, 6) else "sipas-service"
+            rows.append(Centre(code=f"C{k:03d}", name=f"Bộ phận một cửa {k:03d}",
+                               unit_id=unit.id, questionnaire_id=form,
+                               questionnaire_version=1))
+        db.session.add_all(rows)
+        db.session.flush()
+        create_user(ANALYST[0], ANALYST[1], "analyst")
+        db.session.commit()
+        today = queries.local_today()
+        start = queries.day_start_utc(today - 365)
+        raw = db.engine.raw_connection()
+        cursor = raw.cursor()
+        next_id = 1
+        for centre in rows:
+            questionnaire = registry().get(centre.questionnaire_id, 1)
+            assert questionnaire is not None  # noqa: S101 -- forms shipped with hailong
+            n = int(ratings * rng.uniform(0.9, 1.1))
+            cols = synthetic_ratings(questionnaire, n, float(rng.normal(0.1, 0.3)),
+                                     datetime.now(UTC).year - 1, rng)
+            at = [(start + timedelta(days=int(d), seconds=int(s)))
+                  .strftime("%Y-%m-%d %H:%M:%S.%f")
+                  for d, s in zip(cols["day"] % 365, cols["seconds"], strict=True)]
+            cursor.executemany(
+                "INSERT INTO response (id, submission_id, centre_id, questionnaire_id, "
+                "questionnaire_version, language, channel, submitted_at, received_at, "
+                "excluded) VALUES (?, ?, ?, ?, 1, 'vi', 'kiosk', ?, ?, 0)",
+                [(next_id + i, uuid.UUID(bytes=rng.bytes(16), version=4).hex, centre.id,
+                  questionnaire.id, at[i], at[i]) for i in range(n)])
+            cursor.executemany(
+                "INSERT INTO answer (response_id, item_code, value) VALUES (?, ?, ?)",
+                [(next_id + i, item.code, None if np.isnan(v) else int(v))
+                 for item in questionnaire.rating_items
+                 for i, v in enumerate(cols[item.code])])
+            next_id += n
+        raw.commit()
+        raw.close()
+
+
+def timed(get: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    get()
+    return time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--centre", default="LCU-TTHC")
+    parser.add_argument("--db", type=Path,
+                        default=Path("/tmp/hailong-bench-dashboard.db"))  # noqa: S108
+    parser.add_argument("--centres", type=int, default=50)
+    parser.add_argument("--ratings", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--rebuild", action="store_true")
     args = parser.parse_args()
-    app = create_app({"WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
+    if args.rebuild:
+        args.db.unlink(missing_ok=True)
+    app = create_app({"DATABASE_URL": f"sqlite:///{args.db}", "WTF_CSRF_ENABLED": False,
+                      "RATELIMIT_ENABLED": False})
+    if not args.db.exists() or args.db.stat().st_size == 0:
+        start = time.perf_counter()
+        build(app, args.centres, args.ratings, args.seed)
+        print(f"built {args.db} in {time.perf_counter() - start:.0f} s")
     with app.app_context():
-        db.session.execute(delete(DayRatings))
-        db.session.commit()
-        centres = db.session.scalar(select(func.count()).select_from(Centre))
-        ratings = db.session.scalar(select(func.count()).select_from(Response))
-        busiest = db.session.scalar(select(func.count()).select_from(Response).join(Centre)
-                                    .where(Centre.code == args.centre))
-        user = db.session.scalar(select(User).where(User.role == "analyst"))
-        if user is None:
-            raise SystemExit("no analyst account: run `hailong demo` first")
+        n_centres = db.session.scalar(select(func.count()).select_from(Centre))
+        n_ratings = db.session.scalar(select(func.count()).select_from(Response))
+        busiest = db.session.scalar(
+            select(Centre.code).join(Response).group_by(Centre.code)
+            .order_by(func.count().desc()).limit(1))
+        centre_n = db.session.scalar(select(func.count()).select_from(Response).join(Centre)
+                                     .where(Centre.code == busiest))
     client = app.test_client()
-    username, _, password, _ = next(a for a in DEMO_ACCOUNTS if a[1] == "analyst")
-    login = client.post("/staff/login", data={"username": username, "password": password})
-    assert login.status_code == 302, "demo analyst login failed"
-    print(f"{centres} centres, {ratings} ratings; {args.centre}: {busiest} ratings")
-    pages = [
-        ("centre, 30-day chart", f"/dashboard/centre/{args.centre}"),
-        ("centre, 365-day chart + 365-day elements",
-         f"/dashboard/centre/{args.centre}?chart=365&period=365"),
-        ("overview, 30 days", "/dashboard/overview"),
-        ("overview, 365 days", "/dashboard/overview?period=365"),
-    ]
-    for label, url in pages:
-        times = []
-        for _ in range(args.repeat + 1):
-            start = time.perf_counter()
+    login = client.post("/staff/login", data={"username": ANALYST[0], "password": ANALYST[1]})
+    assert login.status_code == 302, "analyst login failed"  # noqa: S101
+    print(f"{n_centres} centres, {n_ratings} ratings; {busiest}: {centre_n} ratings in 365 days")
+
+    def get(url: str) -> Callable[[], object]:
+        def fetch() -> object:
             answer = client.get(url)
-            times.append(time.perf_counter() - start)
-            assert answer.status_code == 200, answer.status_code
-        print(f"{label:45s} cold {times[0] * 1000:7.0f} ms   "
-              f"warm median {statistics.median(times[1:]) * 1000:7.0f} ms")
-    services._MEMO.clear()
-    start = time.perf_counter()
-    client.get(f"/dashboard/centre/{args.centre}")
-    print(f"{'centre, day cache built, memo cleared':45s} "
-          f"{(time.perf_counter() - start) * 1000:7.0f} ms")
+            assert answer.status_code == 200, answer.status_code  # noqa: S101
+            return answer
+        return fetch
+
+    def empty_cache() -> None:
+        with app.app_context():
+            db.session.execute(delete(DayMoments))
+            db.session.commit()
+        services.clear_memo()
+
+    pages = [(f"centre, {d}-day chart and {d}-day elements",
+              f"/dashboard/centre/{busiest}?chart={d}&period={d}") for d in (30, 90, 365)]
+    pages += [(f"overview, {d} days ({n_centres} centres)", f"/dashboard/overview?period={d}")
+              for d in (30, 365)]
+    print(f"{'page':45s} {'cold':>9s} {'memo cold':>10s} {'warm':>9s}")
+    for label, url in pages:
+        empty_cache()
+        cold = timed(get(url))
+        services.clear_memo()
+        memo_cold = timed(get(url))
+        warm = statistics.median(timed(get(url)) for _ in range(args.repeat))
+        print(f"{label:45s} {cold * 1000:7.0f} ms {memo_cold * 1000:8.0f} ms "
+              f"{warm * 1000:7.0f} ms")
+    empty_cache()
+    with app.app_context():
+        start = time.perf_counter()
+        today = queries.local_today()
+        services.build_day_cache(today - 730, today)
+        db.session.commit()
+        print(f"{'day cache of every centre, 730 days':45s} "
+              f"{(time.perf_counter() - start):7.1f} s")
 
 
 if __name__ == "__main__":

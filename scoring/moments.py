@@ -377,7 +377,8 @@ class _Linear:
 def estimate_tree_from_moments(
     moments: Moments, tree: Sequence[IndexNode] = (), *,
     psu_counts: ArrayLike | None = None, labels: ArrayLike | None = None,
-    ci: ShareCI = "xlogit", alpha: float = 0.05, min_n: int = DEFAULT_MIN_N,
+    only: Sequence[str] | None = None, ci: ShareCI = "xlogit", alpha: float = 0.05,
+    min_n: int = DEFAULT_MIN_N,
 ) -> dict[str, Estimates]:
     """Share satisfied of every item and index node, from stratum moments.
 
@@ -400,14 +401,17 @@ def estimate_tree_from_moments(
     labels : array_like, shape (B,), optional
         Labels of the B estimates (``Estimates.domains``); default ``""`` for
         one estimate, ``0..B-1`` otherwise.
+    only : sequence of str, optional
+        Codes of the items and nodes wanted (default all): the others are
+        only computed as far as the wanted ones need them.
     ci, alpha, min_n
         As in :func:`scoring.estimates.score`.
 
     Returns
     -------
     dict of str to Estimates
-        Items (by code), then the nodes; ``result[code][b]`` is an
-        :class:`~scoring.estimates.Estimate`.
+        Items (by code), then the nodes (those in ``only``);
+        ``result[code][b]`` is an :class:`~scoring.estimates.Estimate`.
     """
     check_option("ci", ci, SHARE_CI_METHODS)
     if not 0 < alpha < 1:
@@ -480,6 +484,11 @@ def estimate_tree_from_moments(
                                  missing=missing)
 
     codes = list(items) + [node.code for node in tree]
+    if only is not None:
+        unknown = sorted(set(only) - set(codes))
+        if unknown:
+            raise ValueError(f"no items or nodes {unknown}")
+        codes = [c for c in codes if c in set(only)]
     a_all = np.stack([lin[c].a for c in codes], axis=1)        # B, V, K
     b_all = np.stack([lin[c].b for c in codes], axis=1)
     # per stratum: sum of z and sum of z^2 for every indicator (B, H, V)

@@ -302,14 +302,15 @@ def _fingerprints(centre_ids: Sequence[int], layouts: dict[int, Layout], first_d
             for c in centre_ids}
 
 
-def daily_counts(centre_id: int, layout: Layout, first_day: int, today: int) -> np.ndarray:
-    """Counts per day ``(today + 1 - first_day, width)``: cached days, then today live."""
-    key = ("days", *_fingerprints([centre_id], {centre_id: layout}, first_day,
-                                  today)[centre_id])
-    finished = memoised(key, lambda: queries.cached_counts(centre_id, first_day, today,
-                                                           layout.width), _DAYS, _DAYS_SIZE)
+def running_counts(centre_id: int, layout: Layout, first_day: int, today: int) -> np.ndarray:
+    """Counts of days ``[first_day, first_day + k)`` for ``k = 0 .. today + 1 - first_day``
+    (:func:`running_sums` of the cached days, memoised, then today live)."""
+    key = ("running", *_fingerprints([centre_id], {centre_id: layout}, first_day,
+                                     today)[centre_id])
+    finished = memoised(key, lambda: running_sums(queries.cached_counts(
+        centre_id, first_day, today, layout.width)), _DAYS, _DAYS_SIZE)
     live = today_counts([centre_id], {centre_id: layout}, today)[centre_id]
-    return np.vstack([finished, live[None, :]])
+    return np.vstack([finished, finished[-1:] + live])
 
 
 def range_sums(centre_ids: Sequence[int], layouts: dict[int, Layout],
@@ -326,10 +327,7 @@ def range_sums(centre_ids: Sequence[int], layouts: dict[int, Layout],
 
         def compute(centre_id: int = centre_id, layout: Layout = layout) -> np.ndarray:
             days = queries.cached_counts(centre_id, first, today, layout.width)
-            running = np.vstack([np.zeros((1, layout.width), dtype=np.int64),
-                                 np.cumsum(days, axis=0)])
-            return np.stack([running[min(hi, today) - first] - running[min(lo, today) - first]
-                             for lo, hi in ranges])
+            return windows(running_sums(days), first, ranges)
 
         sums = memoised(("sums", tuple(ranges), *prints[centre_id]), compute).copy()
         for r, (lo, hi) in enumerate(ranges):
@@ -356,14 +354,18 @@ def today_counts(centre_ids: Sequence[int], layouts: dict[int, Layout],
     return out
 
 
-def windows(daily: np.ndarray, first_day: int,
+def running_sums(daily: np.ndarray) -> np.ndarray:
+    """Counts of days ``[0, k)`` for every ``k``: shape ``(days + 1, width)``."""
+    return np.vstack([np.zeros((1, daily.shape[1]), dtype=np.int64), np.cumsum(daily, axis=0)])
+
+
+def windows(running: np.ndarray, first_day: int,
             spans: Sequence[tuple[int, int]]) -> np.ndarray:
-    """Counts summed over day ranges ``[lo, hi)`` of a daily array starting at
-    ``first_day``: ``(len(spans), width)`` from running sums."""
-    running = np.vstack([np.zeros((1, daily.shape[1]), dtype=np.int64),
-                         np.cumsum(daily, axis=0)])
-    lo = np.clip(np.array([s[0] for s in spans]) - first_day, 0, daily.shape[0])
-    hi = np.clip(np.array([s[1] for s in spans]) - first_day, 0, daily.shape[0])
+    """Counts summed over day ranges ``[lo, hi)`` (clipped to the days of
+    ``running``, whose first day is ``first_day``): ``(len(spans), width)``."""
+    days = running.shape[0] - 1
+    lo = np.clip(np.array([s[0] for s in spans]) - first_day, 0, days)
+    hi = np.clip(np.array([s[1] for s in spans]) - first_day, 0, days)
     return running[hi] - running[lo]
 
 
@@ -375,11 +377,12 @@ def _min_n() -> int:
     return int(current_app.config["MIN_REPORTABLE_N"])
 
 
-def estimate_counts(counts: np.ndarray, layout: Layout,
-                    tree: Sequence[IndexNode]) -> dict[str, Estimates]:
-    """Every item and node for each row of ``counts`` (B, width): one centre each."""
+def estimate_counts(counts: np.ndarray, layout: Layout, tree: Sequence[IndexNode],
+                    only: Sequence[str] | None = None) -> dict[str, Estimates]:
+    """Items and nodes (all, or ``only``) for each row of ``counts`` (B, width), each
+    row one centre's respondents."""
     moments = layout.moments(counts[:, None, :])
-    return estimate_tree_from_moments(moments, tree, min_n=_min_n())
+    return estimate_tree_from_moments(moments, tree, only=only, min_n=_min_n())
 
 
 def province_estimate_counts(per_centre: Sequence[np.ndarray], layouts: Sequence[Layout],
@@ -390,7 +393,8 @@ def province_estimate_counts(per_centre: Sequence[np.ndarray], layouts: Sequence
     target = setting_.province_layout
     moments = stack([layout.moments(counts).align(target.items, target.cover)
                      for counts, layout in zip(per_centre, layouts, strict=True)])
-    result = estimate_tree_from_moments(moments, setting_.province.tree, min_n=_min_n())
+    result = estimate_tree_from_moments(moments, setting_.province.tree,
+                                        only=(setting_.province.overall,), min_n=_min_n())
     return result[setting_.province.overall][0]
 
 
@@ -458,34 +462,35 @@ class CentreDashboard:
 
 def centre_dashboard(centre: Centre, today: int, period: int,
                      chart_days: int) -> CentreDashboard:
-    """Every number of a centre's page, from one daily array of counts."""
+    """Every number of a centre's page, from one array of running day counts."""
     config = current_app.config
     recent, baseline = config["ALERT_RECENT_DAYS"], config["ALERT_BASELINE_DAYS"]
     first = today - max(2 * period, chart_days + ROLLING_DAYS - 1, recent + baseline, 30)
     where = setting([centre])
     layout, scheme = where.layouts[centre.id], where.schemes[centre.id]
     ensure_day_cache([centre], where.layouts, first, today)
-    daily = daily_counts(centre.id, layout, first, today)
+    running = running_counts(centre.id, layout, first, today)
     spans = {"today": (today, today + 1), "yesterday": (today - 1, today),
              "7d": (today - 6, today + 1), "30d": (today - 29, today + 1)}
-    head = estimate_counts(windows(daily, first, list(spans.values())), layout,
-                           scheme.tree)[scheme.overall]
+    head = estimate_counts(windows(running, first, list(spans.values())), layout,
+                           scheme.tree, (scheme.overall,))[scheme.overall]
     return CentreDashboard(
         headline={key: head[i] for i, key in enumerate(spans)},
-        series=daily_series(daily, first, layout, scheme, today - chart_days, today),
+        series=daily_series(running, first, layout, scheme, today - chart_days, today),
         reference=province_reference(today, chart_days),
         alert=_alerts([centre], where, today)[centre.id],
-        table=indicator_table(daily, first, layout, questionnaire_of(centre), today, period))
+        table=indicator_table(running, first, layout, questionnaire_of(centre), today, period))
 
 
-def daily_series(daily: np.ndarray, first: int, layout: Layout, scheme: Scheme,
+def daily_series(running: np.ndarray, first: int, layout: Layout, scheme: Scheme,
                  first_day: int, end_day: int,
                  window: int = ROLLING_DAYS) -> list[SeriesPoint]:
     """Each day's overall index and that of the ``window`` days ending with it, each
     estimated from the respondents of its own days (all at once)."""
     days = range(first_day, end_day)
     spans = [(d, d + 1) for d in days] + [(d - window + 1, d + 1) for d in days]
-    result = estimate_counts(windows(daily, first, spans), layout, scheme.tree)[scheme.overall]
+    result = estimate_counts(windows(running, first, spans), layout, scheme.tree,
+                             (scheme.overall,))[scheme.overall]
     width = len(days)
     return [SeriesPoint(day=d, n=int(result.n[k]), estimate=float(result.estimate[k]),
                         ci=(float(result.ci_low[k]), float(result.ci_high[k])),
@@ -536,7 +541,7 @@ def _alerts(centres: Sequence[Centre], where: Setting, today: int) -> dict[int, 
         layout, scheme = where.layouts[ids[0]], where.schemes[ids[0]]
         sums = range_sums(ids, where.layouts, ranges, today)
         result = estimate_counts(np.concatenate([sums[c] for c in ids]), layout,
-                                 scheme.tree)[scheme.overall]
+                                 scheme.tree, (scheme.overall,))[scheme.overall]
         for k, centre_id in enumerate(ids):
             recent, baseline = result[2 * k], result[2 * k + 1]
             difference, p = one_sided_drop(recent, baseline)
@@ -555,12 +560,12 @@ def by_questionnaire(centres: Sequence[Centre]) -> list[tuple[Questionnaire, lis
     return [(questionnaire_of(group[0]), group) for group in groups.values()]
 
 
-def indicator_table(daily: np.ndarray, first: int, layout: Layout,
+def indicator_table(running: np.ndarray, first: int, layout: Layout,
                     questionnaire: Questionnaire, today: int, days: int) -> list[IndicatorRow]:
     """Elements (weakest first) with their items, for the last ``days`` days and the
     ``days`` before them; answer distributions of the current period."""
     scheme = scheme_of(questionnaire)
-    sums = windows(daily, first, [(today - days + 1, today + 1),
+    sums = windows(running, first, [(today - days + 1, today + 1),
                                   (today - 2 * days + 1, today - days + 1)])
     result = estimate_counts(sums, layout, scheme.tree)
     levels = layout.levels(sums[0])
@@ -646,7 +651,7 @@ def overview(centres: Sequence[Centre], today: int,
         sums = range_sums(ids, where.layouts, [current, previous], today)
         per_centre.update({c: sums[c][0] for c in ids})
         result = estimate_counts(np.concatenate([sums[c] for c in ids]), layout,
-                                 scheme.tree)[scheme.overall]
+                                 scheme.tree, (scheme.overall,))[scheme.overall]
         for k, centre in enumerate(group):
             cur, prev = result[2 * k], result[2 * k + 1]
             out.append(CentreSummary(centre=centre, current=cur, previous=prev,

@@ -217,6 +217,18 @@ def test_shares_of_zero_and_one_and_a_lonely_centre() -> None:
     assert got["a2"][0].estimate == 0.0
 
 
+def test_only_the_wanted_indicators() -> None:
+    ratings, centre = survey(300, 2, seed=2)
+    tree = tree_for("children-mean")
+    full = from_moments(ratings, centre, tree, 2)
+    some = from_moments(ratings, centre, tree, 2, only=("ALL", "a2"))
+    assert list(some) == ["a2", "ALL"]
+    for code in some:
+        assert_same(full[code], some[code])
+    with pytest.raises(ValueError, match="no items or nodes"):
+        from_moments(ratings, centre, tree, 2, only=("nope",))
+
+
 def test_missing_cover_set_and_misaligned_moments_are_refused() -> None:
     ratings, centre = survey(50, 1, seed=1)
     tree = tree_for("item-mean")
