@@ -51,7 +51,8 @@ def _questionnaire_versions(qid: str, year: int) -> list[Questionnaire]:
     versions = db.session.scalars(
         select(Response.questionnaire_version).where(
             Response.questionnaire_id == qid, Response.submitted_at >= start,
-            Response.submitted_at < end).group_by(Response.questionnaire_version)
+            Response.submitted_at < end, Response.excluded.is_(False))
+        .group_by(Response.questionnaire_version)
         .order_by(func.min(Response.questionnaire_version))).all()
     found = [registry().get(qid, v) for v in sorted(versions)]
     missing = [v for v, q in zip(sorted(versions), found, strict=True) if q is None]
