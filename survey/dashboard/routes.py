@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from urllib.parse import urlencode
 
+from babel import Locale, dates, numbers
 from flask import (
     Blueprint,
     abort,
@@ -15,7 +17,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_date, format_decimal
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
@@ -60,11 +62,26 @@ def _helpers() -> dict[str, object]:
     return {"lang_query": lang_query, "now": utcnow}
 
 
+@lru_cache(maxsize=64)
+def _symbols(locale: str) -> dict[int, str]:
+    """The locale's decimal and group symbols, as a ``str.translate`` table."""
+    parsed = Locale.parse(locale)
+    return {ord("."): numbers.get_decimal_symbol(parsed),
+            ord(","): numbers.get_group_symbol(parsed)}
+
+
+def _decimal(value: float, places: int) -> str:
+    """``value`` with ``places`` decimals and grouped thousands in the request's
+    locale (Babel's ``#,##0.0`` pattern without a Babel call per number: a
+    year's chart table formats a few thousand)."""
+    return f"{value:,.{places}f}".translate(_symbols(str(get_locale())))
+
+
 @bp.app_template_filter("pct")
 def _pct(value: float) -> str:
     if value is None or not math.isfinite(value):
         return "–"
-    return format_decimal(value * 100, format="#,##0.0")
+    return _decimal(value * 100, 1)
 
 
 @bp.app_template_filter("signed_pct")
@@ -72,17 +89,22 @@ def _signed_pct(value: float) -> str:
     if value is None or not math.isfinite(value):
         return "–"
     sign = "+" if value > 0 else ("−" if value < 0 else "±")
-    return sign + format_decimal(abs(value) * 100, format="#,##0.0")
+    return sign + _decimal(abs(value) * 100, 1)
 
 
 @bp.app_template_filter("number")
 def _number(value: int) -> str:
-    return format_decimal(value, format="#,##0")
+    return _decimal(value, 0)
+
+
+@lru_cache(maxsize=4096)
+def _formatted_day(day: int, style: str, locale: str) -> str:
+    return dates.format_date(queries.day_date(day), format=style, locale=locale)
 
 
 @bp.app_template_filter("day")
 def _day(day: int, style: str = "medium") -> str:
-    return format_date(queries.day_date(day), format=style)
+    return _formatted_day(int(day), style, str(get_locale()))
 
 
 @bp.app_template_filter("masked")
@@ -122,7 +144,7 @@ def centre(code: str) -> str:
     db.session.commit()
     series, reference = numbers.series, numbers.reference
     chart = geometry(series, reference.estimate if reference.reportable else None,
-                     lambda d: format_date(queries.day_date(d), format="d/M"))
+                     lambda d: _day(d, "d/M"))
     return render_template(
         "dashboard/centre.html", centre=centre, questionnaire=questionnaire,
         headline=numbers.headline, series=series, chart=chart, chart_days=chart_days,
