@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
@@ -60,9 +61,14 @@ def wait_stored(app: Flask, count: int, seconds: float = 15) -> list[Response]:
     return rows
 
 
-def wait_for(driver: Any, css: str, seconds: float = 10) -> Any:
-    return WebDriverWait(driver, seconds).until(
-        ec.visibility_of_element_located((By.CSS_SELECTOR, css)))
+def wait_for(driver: Any, css: str, seconds: float = 20) -> Any:
+    """The element ``css`` once visible; on time-out, say where the browser is."""
+    try:
+        return WebDriverWait(driver, seconds).until(
+            ec.visibility_of_element_located((By.CSS_SELECTOR, css)))
+    except TimeoutException:
+        pytest.fail(f"no visible {css} after {seconds} s at {driver.current_url} "
+                    f"({driver.title!r})")
 
 
 def tap_rating(driver: Any, code: str, value: str) -> None:
