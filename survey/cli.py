@@ -33,7 +33,7 @@ main.add_command(translate)
 @click.option("--production", is_flag=True,
               help="Run gunicorn with several worker processes instead of the development server.")
 @click.option("--workers", type=int, default=None,
-              help="gunicorn workers (default: 2 per core + 1).")
+              help="gunicorn workers, 4 threads each (default: 1 per core + 1).")
 @with_appcontext
 def serve(host: str, port: int, production: bool, workers: int | None) -> None:
     """Run hailong: the development server, or gunicorn with --production."""

@@ -32,6 +32,9 @@ DEFAULTS: dict[str, Any] = {
     "CENTRE_SUBMIT_RATE_LIMIT": "300/minute",
     # Near-identical ratings of one device this close in time are flagged "burst".
     "INTEGRITY_BURST_SECONDS": 10,
+    # Each worker keeps active centres this many seconds for submissions; a
+    # centre deactivated elsewhere may take ratings that long (0 = no cache).
+    "CENTRE_CACHE_SECONDS": 5,
     # Client addresses (kiosks behind a centre's NAT) exempt from the limit.
     "RATE_LIMIT_EXEMPT": [],
     "RATELIMIT_STORAGE_URI": "memory://",

@@ -15,7 +15,8 @@ import logging
 import re
 import unicodedata
 import uuid
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import select
@@ -64,23 +65,24 @@ def device_key() -> str | None:
     return hmac.new(secret, source.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def is_burst(response: Response) -> bool:
+def is_burst(device: str | None, centre_id: int, submitted_at: datetime,
+             answers: Mapping[str, int | None]) -> bool:
     """Whether another rating of the same device and centre, submitted within
-    ``INTEGRITY_BURST_SECONDS`` of this one, has (nearly) the same answers."""
-    if response.device_key is None:
+    ``INTEGRITY_BURST_SECONDS`` of ``submitted_at``, has (nearly) the same answers.
+
+    One query: the answers of at most 20 such neighbours, found through
+    ``ix_response_device_submitted`` (device key, submission time).
+    """
+    if device is None:
         return False
     window = timedelta(seconds=current_app.config["INTEGRITY_BURST_SECONDS"])
-    neighbours = db.session.scalars(
+    neighbours = (
         select(Response.id).where(
-            Response.device_key == response.device_key,
-            Response.centre_id == response.centre_id,
-            Response.submitted_at.between(response.submitted_at - window,
-                                          response.submitted_at + window),
+            Response.device_key == device,
+            Response.centre_id == centre_id,
+            Response.submitted_at.between(submitted_at - window, submitted_at + window),
         ).limit(20)
-    ).all()
-    if not neighbours:
-        return False
-    mine = {a.item_code: a.value for a in response.answers}
+    )
     theirs: dict[int, dict[str, int | None]] = {}
     for row in db.session.execute(
         select(Answer.response_id, Answer.item_code, Answer.value)
@@ -88,7 +90,7 @@ def is_burst(response: Response) -> bool:
     ):
         theirs.setdefault(row.response_id, {})[row.item_code] = row.value
     return any(
-        sum(mine.get(code) != other.get(code) for code in mine.keys() | other.keys())
+        sum(answers.get(code) != other.get(code) for code in answers.keys() | other.keys())
         <= NEAR_IDENTICAL_ITEMS
         for other in theirs.values()
     )

@@ -1,7 +1,8 @@
 """Running hailong in production: gunicorn workers, backups and restores.
 
 * ``hailong serve --production`` replaces itself with gunicorn running
-  ``survey:create_app()`` in several worker processes. On one box SQLite in
+  ``survey:create_app()`` (preloaded) in one threaded worker process per
+  core plus one. On one box SQLite in
   WAL mode with a busy timeout (survey/__init__.py) serves them; several
   boxes or heavy load want PostgreSQL (``HAILONG_DATABASE_URL``).
 * A rating is acknowledged (201/200) only after its transaction committed,
@@ -29,14 +30,31 @@ from .extensions import db
 
 
 def default_workers() -> int:
-    """gunicorn's advice for synchronous workers: two per core, plus one."""
-    return 2 * (os.cpu_count() or 1) + 1
+    """One process per core, plus one to cover a worker busy in a long request."""
+    return (os.cpu_count() or 1) + 1
+
+
+#: Threads per worker: a request spends part of its time waiting on the
+#: database, so a few threads keep a core busy. SQLAlchemy's default pool
+#: (5 connections + 10 overflow per process) covers them.
+THREADS = 4
+#: Seconds an idle keep-alive connection stays open: a kiosk sending its
+#: queue (or a proxy in front) reuses one connection instead of a new one each time.
+KEEPALIVE = 15
 
 
 def gunicorn_argv(host: str, port: int, workers: int, timeout: int = 30) -> list[str]:
     return [
         sys.executable, "-m", "gunicorn",
         "--workers", str(workers),
+        # Threaded workers keep idle keep-alive connections without tying up
+        # a thread, unlike sync workers, which close every connection.
+        "--worker-class", "gthread", "--threads", str(THREADS),
+        "--keep-alive", str(KEEPALIVE),
+        # Load the app once in the master, then fork: a (re)start takes one
+        # import, not one per worker. create_app opens no database
+        # connection, so no socket is shared between processes.
+        "--preload",
         "--bind", f"{host}:{port}",
         "--timeout", str(timeout),
         # Finish requests in flight on SIGTERM before a worker exits.

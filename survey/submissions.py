@@ -7,17 +7,20 @@ claims; nothing is stored unless all of it is valid, and a repeated
 
 from __future__ import annotations
 
+import time
 import unicodedata
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app, has_app_context
 from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Insert, event, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from .extensions import db
 from .integrity import BURST, clean_text, device_key, is_burst
@@ -38,6 +41,66 @@ class FieldError:
         return {"field": self.field, "message": self.message}
 
 
+@dataclass(frozen=True, slots=True)
+class CentreRef:
+    """What a submission needs of its (active) centre."""
+
+    id: int
+    code: str
+    questionnaire_id: str
+    questionnaire_version: int
+
+
+class CentreCache:
+    """Active centres by code, each kept ``ttl`` seconds (one app, one process).
+
+    A centre changed through this process's session is forgotten at once
+    (:func:`_forget_changed_centres`); one changed by another worker or
+    another program is seen after at most ``ttl`` seconds: a centre
+    deactivated (or moved to another questionnaire) may still take
+    submissions for that long. Unknown and inactive codes are never cached.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, CentreRef]] = {}
+
+    def get(self, code: str) -> CentreRef | None:
+        now = time.monotonic()
+        entry = self._entries.get(code)
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        row = db.session.execute(
+            select(Centre.id, Centre.questionnaire_id, Centre.questionnaire_version)
+            .where(Centre.code == code, Centre.active)
+        ).first()
+        if row is None:
+            self._entries.pop(code, None)
+            return None
+        centre = CentreRef(row.id, code, row.questionnaire_id, row.questionnaire_version)
+        if self.ttl > 0:
+            self._entries[code] = (now + self.ttl, centre)
+        return centre
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def centre_cache(app: Flask) -> CentreCache:
+    cache = app.extensions.get("hailong_centre_cache")
+    if cache is None:
+        cache = app.extensions["hailong_centre_cache"] = CentreCache(
+            float(app.config["CENTRE_CACHE_SECONDS"]))
+    return cache
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_changed_centres(session: Session, _context: Any) -> None:
+    if has_app_context() and any(isinstance(obj, Centre) for obj in
+                                 chain(session.new, session.dirty, session.deleted)):
+        centre_cache(current_app._get_current_object()).clear()  # type: ignore[attr-defined]
+
+
 class SubmissionInvalid(Exception):
     def __init__(self, errors: list[FieldError]) -> None:
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
@@ -47,7 +110,7 @@ class SubmissionInvalid(Exception):
 @dataclass(slots=True)
 class Submission:
     submission_id: uuid.UUID
-    centre: Centre
+    centre: CentreRef
     questionnaire: Questionnaire
     language: str
     channel: str
@@ -108,7 +171,7 @@ def validate(payload: Mapping[str, Any], *, languages: frozenset[str]) -> Submis
     if not isinstance(code, str) or not code:
         errors.append(FieldError("centre", _("This field is required.")))
     else:
-        centre = db.session.scalar(select(Centre).where(Centre.code == code, Centre.active))
+        centre = centre_cache(current_app._get_current_object()).get(code)  # type: ignore[attr-defined]
         if centre is None:
             errors.append(FieldError("centre", _("Unknown service centre.")))
 
@@ -220,45 +283,62 @@ def validate(payload: Mapping[str, Any], *, languages: frozenset[str]) -> Submis
     )
 
 
-def find(submission_id: uuid.UUID) -> Response | None:
-    return db.session.scalar(select(Response).where(Response.submission_id == submission_id))
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A stored response: its row id and the client's submission id."""
+
+    id: int
+    submission_id: uuid.UUID
 
 
-def store(submission: Submission) -> tuple[Response, bool]:
+def _insert(model: type[db.Model]) -> Insert:  # type: ignore[name-defined]
+    """INSERT of the session's dialect (both know ``ON CONFLICT DO NOTHING``)."""
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(model)
+
+
+def store(submission: Submission) -> tuple[Stored, bool]:
     """Store a valid submission once; return it and whether it is new.
 
-    The caller commits. A concurrent duplicate loses the unique constraint race
-    inside a savepoint and the stored one is returned.
+    The caller commits. ``INSERT ... ON CONFLICT (submission_id) DO NOTHING``
+    decides atomically: a concurrent duplicate waits for the first one's
+    transaction and then inserts nothing, so only then is the stored id
+    looked up. A new rating costs the burst check, the response insert and
+    one batched insert of its answers.
     """
-    existing = find(submission.submission_id)
-    if existing is not None:
-        return existing, False
-    response = Response(
-        submission_id=submission.submission_id,
-        centre_id=submission.centre.id,
-        questionnaire_id=submission.questionnaire.id,
-        questionnaire_version=submission.questionnaire.version,
-        language=submission.language,
-        channel=submission.channel,
-        started_at=submission.started_at,
-        submitted_at=submission.submitted_at,
-        received_at=utcnow(),
-        sex=submission.demographics.get("sex"),
-        age_group=submission.demographics.get("age_group"),
-        ethnic_group=submission.demographics.get("ethnic_group"),
-        comment=submission.comment,
-        device_key=device_key(),
-        answers=[Answer(item_code=c, value=v) for c, v in submission.answers.items()],
+    answers = submission.answers
+    device = device_key()
+    flag = BURST if is_burst(device, submission.centre.id, submission.submitted_at,
+                             answers) else None
+    new_id = db.session.scalar(
+        _insert(Response).values(
+            submission_id=submission.submission_id,
+            centre_id=submission.centre.id,
+            questionnaire_id=submission.questionnaire.id,
+            questionnaire_version=submission.questionnaire.version,
+            language=submission.language,
+            channel=submission.channel,
+            started_at=submission.started_at,
+            submitted_at=submission.submitted_at,
+            received_at=utcnow(),
+            sex=submission.demographics.get("sex"),
+            age_group=submission.demographics.get("age_group"),
+            ethnic_group=submission.demographics.get("ethnic_group"),
+            comment=submission.comment,
+            device_key=device,
+            integrity_flag=flag,
+            excluded=False,
+        ).on_conflict_do_nothing(index_elements=[Response.submission_id])
+        .returning(Response.id)
     )
-    if is_burst(response):
-        response.integrity_flag = BURST
-    try:
-        with db.session.begin_nested():
-            db.session.add(response)
-            db.session.flush()
-    except IntegrityError:
-        existing = find(submission.submission_id)
-        if existing is None:
-            raise
-        return existing, False
-    return response, True
+    if new_id is None:
+        existing = db.session.scalar(
+            select(Response.id).where(Response.submission_id == submission.submission_id))
+        if existing is None:  # cannot happen: the conflicting row is committed
+            raise RuntimeError(f"submission {submission.submission_id} neither new nor stored")
+        return Stored(existing, submission.submission_id), False
+    db.session.execute(_insert(Answer), [
+        {"response_id": new_id, "item_code": code, "value": value}
+        for code, value in answers.items()
+    ])
+    return Stored(new_id, submission.submission_id), True
