@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from datetime import datetime
 
 from flask import (
@@ -13,7 +14,7 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
+    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -28,7 +29,7 @@ from ..imports.paper import import_paper
 from .forms import ExportForm, SettingsForm, UploadForm
 from .queries import recent_exports
 from .report import ExportError
-from .services import export, save_settings, stored_settings, zone
+from .services import chosen_questionnaire, export, save_settings, stored_settings, zone
 from .settings import ExportSettings, MarginTotal, SettingsError
 from .writers import EXTENSIONS, MEDIA_TYPES
 
@@ -38,6 +39,7 @@ bp = Blueprint("export", __name__, url_prefix="/export", template_folder="templa
 UPLOAD_MAX_BYTES = 20 * 1024 * 1024
 #: Exports are spooled to disk above this size and streamed from there.
 SPOOL_BYTES = 8 * 1024 * 1024
+CHUNK_BYTES = 64 * 1024
 ANALYSTS = ("analyst", "admin")
 
 
@@ -73,24 +75,46 @@ def index() -> tuple[str, int]:
 @bp.post("/download")
 @roles_required(*ANALYSTS)
 def download() -> Response | tuple[str, int]:
-    """Compute and stream the export; the audit log records it."""
+    """Stream the export: headers at once, the file when it is computed.
+
+    A year that cannot be exported is refused before the download starts;
+    the computation (up to a minute for a province's year) then runs inside
+    the response body, so the browser and any proxy see the response begin
+    immediately. The audit log entry is committed with the finished file.
+    """
     form = ExportForm()
     if not form.validate_on_submit():
         return _page(status=400)
     year, fmt, lang = form.year.data, form.format.data, form.lang.data
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # send_file closes it
+    settings = stored_settings(year)
     try:
-        export(stored_settings(year), fmt, spool, lang=lang, actor=_actor())
+        chosen_questionnaire(settings)
     except ExportError as exc:
-        spool.close()
         db.session.rollback()
         flash(_("The export could not be made: %(reason)s", reason=str(exc)))
         return _page(status=422, year=year)
-    db.session.commit()
-    spool.seek(0)
     name = f"hailong-{year}-{lang}.{EXTENSIONS[fmt]}"
-    return send_file(spool, mimetype=MEDIA_TYPES[fmt], as_attachment=True, download_name=name,
-                     max_age=0)
+    body = _export_body(settings, fmt, lang, _actor())
+    return Response(stream_with_context(body), mimetype=MEDIA_TYPES[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Cache-Control": "no-store"})
+
+
+def _export_body(settings: ExportSettings, fmt: str, lang: str, actor: str) -> Iterator[bytes]:
+    # An empty first chunk makes the server send the headers now (it writes no body).
+    yield b""
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+        try:
+            export(settings, fmt, spool, lang=lang, actor=actor)
+        except Exception:
+            db.session.rollback()
+            current_app.logger.exception("export of %s failed after the download began",
+                                         settings.year)
+            raise
+        db.session.commit()
+        spool.seek(0)
+        while chunk := spool.read(CHUNK_BYTES):
+            yield chunk
 
 
 @bp.post("/settings")

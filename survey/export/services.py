@@ -61,18 +61,25 @@ def _questionnaire_versions(qid: str, year: int) -> list[Questionnaire]:
     return [q for q in found if q is not None]
 
 
-def make_report(settings: ExportSettings) -> Report:
-    """Compute the year's report (all numbers from :mod:`scoring`)."""
-    tz = zone()
+def chosen_questionnaire(settings: ExportSettings) -> tuple[str, list[Questionnaire]]:
+    """The year's questionnaire and its versions found; ExportError if there is nothing
+    to export (cheap: callers check this before they start a download)."""
     qid = settings.questionnaire
     if qid is None:
-        counts = questionnaire_counts(settings.year, tz)
+        counts = questionnaire_counts(settings.year, zone())
         if not counts:
             raise ExportError(f"no ratings in {settings.year}")
         qid = counts.most_common(1)[0][0]
     questionnaires = _questionnaire_versions(qid, settings.year)
     if not questionnaires:
         raise ExportError(f"no ratings for questionnaire {qid!r} in {settings.year}")
+    return qid, questionnaires
+
+
+def make_report(settings: ExportSettings) -> Report:
+    """Compute the year's report (all numbers from :mod:`scoring`)."""
+    tz = zone()
+    qid, questionnaires = chosen_questionnaire(settings)
     items: list[str] = []
     for q in reversed(questionnaires):  # latest version's order first, then retired items
         items.extend(code for code in (i.code for i in q.rating_items) if code not in items)
