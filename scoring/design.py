@@ -382,6 +382,17 @@ def _scaled_ss(
             dev1 = totals[:, j] - mean[member, j]
             ss[:, j] = np.bincount(member, weights=dev1 * dev1, minlength=g)
     ss += (nh - grp_members)[:, None] * mean * mean
+    return _scale_ss(design, grp_stratum, s1, ss, grp_present)
+
+
+def _scale_ss(
+    design: Design, grp_stratum: IntArray, s1: FloatArray, ss: FloatArray,
+    grp_present: NDArray[np.bool_] | None,
+) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Scale the centred sums of squares ``ss`` (groups, K) of PSU totals with sums
+    ``s1``: :math:`(1-f_h) n_h/(n_h-1)`, lonely PSUs by the design's rule."""
+    g = grp_stratum.shape[0]
+    nh = design.n_psu[grp_stratum].astype(np.float64)
     f = design.fpc_factor[grp_stratum]
     lonely = nh == 1
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -467,6 +478,36 @@ def cell_variance(
         gp = np.ones(ng, dtype=bool)
     else:
         gp = np.bincount(index.cell_group, weights=cell_present, minlength=ng) > 0
+    return _average_groups(index, contrib, na, gp)
+
+
+def moment_variance(
+    design: Design, index: DomainIndex, s1: FloatArray, s2: FloatArray,
+    group_present: NDArray[np.bool_] | None = None,
+) -> FloatArray:
+    """Variance (D, K) when every (domain, PSU) cell holds one row.
+
+    With respondents as PSUs the PSU totals are the rows' :math:`w_i z_i`, so
+    each (domain, stratum) group needs only :math:`\\sum t` (``s1``) and
+    :math:`\\sum t^2` (``s2``), both (groups, K): the centred sum of squares
+    over the stratum's :math:`n_h` PSUs (absent ones count as zeros) is
+    :math:`\\sum t^2 - (\\sum t)^2 / n_h`.  ``group_present`` marks groups with
+    a member (for ``lonely="average"``).
+    """
+    nh = design.n_psu[index.group_stratum].astype(np.float64)
+    ss = s2 - s1 * s1 / nh[:, None]
+    contrib, na = _scale_ss(design, index.group_stratum, s1, ss, None)
+    if not na.any():
+        return _domain_sum(contrib, index.group_domain, index.n_domains)
+    gp = (np.ones(index.group_domain.shape[0], dtype=bool) if group_present is None
+          else group_present)
+    return _average_groups(index, contrib, na, gp)
+
+
+def _average_groups(
+    index: DomainIndex, contrib: FloatArray, na: NDArray[np.bool_], gp: NDArray[np.bool_],
+) -> FloatArray:
+    """Domain variances with lonely strata replaced by the average (``average``)."""
     na &= gp
     contrib[na] = 0.0
     out = _domain_sum(contrib, index.group_domain, index.n_domains)
@@ -518,6 +559,15 @@ def cell_df(index: DomainIndex, cell_present: NDArray[np.bool_]) -> IntArray:
                               minlength=index.n_domains)
     n_groups = np.bincount(index.group_domain, weights=gp, minlength=index.n_domains)
     return (n_cells - n_groups).astype(np.int64)
+
+
+def group_df(index: DomainIndex, group_count: FloatArray) -> IntArray:
+    """Degrees of freedom per domain when every cell holds one row, from the
+    number of present rows (PSUs) per (domain, stratum) group."""
+    n_cells = np.bincount(index.group_domain, weights=group_count, minlength=index.n_domains)
+    n_groups = np.bincount(index.group_domain, weights=group_count > 0,
+                           minlength=index.n_domains)
+    return np.rint(n_cells - n_groups).astype(np.int64)
 
 
 def domain_df(

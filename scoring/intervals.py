@@ -41,7 +41,7 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from .design import FloatArray, check_option
 
@@ -51,8 +51,9 @@ FALLBACK_FLAG = "ci-clopper-pearson"
 
 
 def _t(q: float, df: FloatArray) -> FloatArray:
+    """Student t quantile (``scipy.stats.t.ppf`` without importing ``scipy.stats``)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        return stats.t.ppf(q, np.where(df >= 1, df, np.nan))
+        return special.stdtrit(np.where(df >= 1, df, np.nan), q)
 
 
 def clopper_pearson(p: FloatArray, n: FloatArray, alpha: float) -> tuple[FloatArray, FloatArray]:
