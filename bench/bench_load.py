@@ -1,6 +1,7 @@
 """Load and fault benchmark: simulated kiosks against the production runner.
 
-``--clients`` kiosks (asyncio, stdlib HTTP over loopback) submit ratings to
+``--clients`` kiosks (asyncio, raw HTTP/1.1 over loopback, one keep-alive
+connection per kiosk, opened again after a failure) submit ratings to
 ``hailong serve --production`` on PostgreSQL for ``--duration`` seconds.
 Midway the server is killed with SIGKILL (master and workers) and started
 again; every kiosk retries its current rating with backoff until the server
@@ -34,6 +35,8 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 
+from survey.ops import default_workers
+
 PROJECT = Path(__file__).resolve().parents[1]
 ITEMS = ("q_access", "q_procedure", "q_staff", "q_result", "q_feedback", "overall")
 
@@ -47,28 +50,55 @@ class Stats:
     generated: set[str] = field(default_factory=set)
 
 
-async def _post(port: int, body: bytes, kiosk: str) -> int:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(b"POST /api/v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     b"Content-Type: application/json\r\nConnection: close\r\n"
-                     b"X-Kiosk-Id: " + kiosk.encode() + b"\r\n"
-                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-        await writer.drain()
-        status_line = await reader.readline()
-        await reader.read()  # until the server closes
-        parts = status_line.split()
-        if len(parts) < 2 or not parts[1].isdigit():
-            raise ConnectionError("connection closed before an answer")  # e.g. killed
+class Connection:
+    """One kiosk's keep-alive HTTP/1.1 connection, opened again when it breaks."""
+
+    def __init__(self, port: int, kiosk: str) -> None:
+        self.port = port
+        self.head = (b"POST /api/v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/json\r\nX-Kiosk-Id: " + kiosk.encode()
+                     + b"\r\nContent-Length: ")
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+    async def post(self, body: bytes) -> int:
+        """The status of one POST; any failure closes the connection and raises OSError."""
+        try:
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+            assert self.reader is not None
+            self.writer.write(self.head + str(len(body)).encode() + b"\r\n\r\n" + body)
+            await self.writer.drain()
+            status_line = await self.reader.readline()
+            parts = status_line.split()
+            if len(parts) < 2 or not parts[1].isdigit():
+                raise ConnectionError("connection closed before an answer")  # e.g. killed
+            length, keep = 0, True
+            while (line := await self.reader.readline()) not in (b"\r\n", b""):
+                name, _sep, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+                elif name.strip().lower() == b"connection":
+                    keep = value.strip().lower() != b"close"
+            await self.reader.readexactly(length)
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            self.close()
+            raise ConnectionError(str(exc)) from exc
+        if not keep:
+            self.close()
         return int(parts[1])
-    finally:
-        writer.close()
 
 
 async def kiosk(number: int, port: int, deadline: float, stats: Stats,
                 centres: list[str]) -> None:
     rng = random.Random(number)
     kiosk_id = f"bench-kiosk-{number:04d}"
+    connection = Connection(port, kiosk_id)
     centre = centres[number % len(centres)]
     while time.monotonic() < deadline:
         submission_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
@@ -84,7 +114,7 @@ async def kiosk(number: int, port: int, deadline: float, stats: Stats,
         while True:  # the same rating until it is acknowledged, whatever the deadline
             started = time.perf_counter()
             try:
-                status = await _post(port, body, kiosk_id)
+                status = await connection.post(body)
             except OSError:
                 status = 0
             stats.statuses[status] = stats.statuses.get(status, 0) + 1
@@ -95,11 +125,15 @@ async def kiosk(number: int, port: int, deadline: float, stats: Stats,
             stats.retries += 1
             await asyncio.sleep(backoff * (0.5 + rng.random()))
             backoff = min(backoff * 2, 1.0)
+    connection.close()
 
 
 def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "HAILONG_DATABASE_URL": url,
            "HAILONG_SECRET_KEY": secrets.token_hex(16),
+           # The kiosks' loopback address is exempt from the rate limits (as a
+           # centre's NAT address would be); the limits stay high as well.
+           "HAILONG_RATE_LIMIT_EXEMPT": '["127.0.0.1"]',
            "HAILONG_SUBMIT_RATE_LIMIT": "1000000/minute",
            "HAILONG_CENTRE_SUBMIT_RATE_LIMIT": "1000000/minute"}
     return subprocess.Popen(
@@ -179,6 +213,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     server = start_server(url, args.port, args.workers)
     try:
         await wait_ready(args.port)
+        load_before = os.getloadavg()[0]
+        cpu_started = time.process_time()
         started = time.monotonic()
         deadline = started + args.duration
         clients = [asyncio.create_task(
@@ -196,6 +232,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             outage = time.monotonic() - killed
         await asyncio.gather(*clients)
         elapsed = time.monotonic() - started
+        client_cpu = time.process_time() - cpu_started
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
@@ -218,6 +255,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "p50_ms": round(percentile(latencies, 0.50) * 1000, 1),
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
         "retries": stats.retries,
+        # The load generator's own CPU (one process): it must not be the bottleneck.
+        "client_cpu_percent": round(100 * client_cpu / elapsed, 1),
+        "load_average_1min_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "statuses": {str(k): v for k, v in sorted(stats.statuses.items())},
     }
 
@@ -226,7 +266,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=180, help="seconds (default 180)")
     parser.add_argument("--clients", type=int, default=200)
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    parser.add_argument("--workers", type=int, default=default_workers(),
+                        help="gunicorn workers (default: hailong's, 1 per core + 1)")
     parser.add_argument("--centres", type=int, default=20)
     parser.add_argument("--port", type=int, default=5099)
     parser.add_argument("--kill-at", type=float, default=0.5,

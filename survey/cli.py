@@ -6,7 +6,7 @@ import sys
 
 import click
 from flask import Flask
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo
 
 from .translate import translate
 
@@ -34,20 +34,20 @@ main.add_command(translate)
               help="Run gunicorn with several worker processes instead of the development server.")
 @click.option("--workers", type=int, default=None,
               help="gunicorn workers, 4 threads each (default: 1 per core + 1).")
-@with_appcontext
-def serve(host: str, port: int, production: bool, workers: int | None) -> None:
+@click.pass_obj
+def serve(info: ScriptInfo, host: str, port: int, production: bool,
+          workers: int | None) -> None:
     """Run hailong: the development server, or gunicorn with --production."""
-    from flask import current_app
     from werkzeug.serving import run_simple
 
-    if production:
+    if production:  # gunicorn loads the app itself: a restart builds it once, not twice
         from .ops import default_workers, serve_production
 
         workers = workers or default_workers()
         click.echo(f"hailong (gunicorn, {workers} workers) on http://{host}:{port}/")
         serve_production(host, port, workers)
     click.echo(f"hailong on http://{host}:{port}/  (kiosks: /kiosk/)")
-    run_simple(host, port, current_app._get_current_object(), threaded=True)
+    run_simple(host, port, info.load_app(), threaded=True)
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
