@@ -111,10 +111,12 @@ def load_answers(centre_ids: Sequence[int], first_day: int, end_day: int) -> Rat
     rid_a = np.fromiter(rid, dtype=np.int64, count=len(rid))
     starts = np.flatnonzero(np.r_[True, rid_a[1:] != rid_a[:-1]])
     row_of = np.cumsum(np.r_[False, rid_a[1:] != rid_a[:-1]])
-    items, col_of = np.unique(np.asarray(code, dtype=object).astype(str), return_inverse=True)
+    items = sorted(set(code))
+    column = {c: j for j, c in enumerate(items)}
+    col_of = np.fromiter(map(column.__getitem__, code), dtype=np.int64, count=len(code))
     vals = np.fromiter((v or 0 for v in value), dtype=np.uint8, count=len(value))
-    matrix = np.zeros((starts.shape[0], items.shape[0]), dtype=np.uint8)
-    matrix[row_of, col_of.reshape(-1)] = vals
+    matrix = np.zeros((starts.shape[0], len(items)), dtype=np.uint8)
+    matrix[row_of, col_of] = vals
     seconds_a = np.fromiter(seconds, dtype=np.int64, count=len(seconds))[starts]
     return RatingRows(
         response_id=rid_a[starts],

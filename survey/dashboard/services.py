@@ -17,6 +17,7 @@ rebuilt day invalidates them.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -200,28 +201,48 @@ def setting(centres: Sequence[Centre]) -> Setting:
 # the cache of finished days
 
 
+#: Seconds for which a centre's cached days, once compared with its responses,
+#: are trusted by the province-wide numbers (overview, province line) without a
+#: new comparison: that comparison reads every response of every centre in the
+#: range (a million a year). A centre's own page always compares its own days,
+#: so its late ratings and exclusions show at once; elsewhere within a minute.
+RECHECK_SECONDS = 60.0
+
+
 def ensure_day_cache(centres: Sequence[Centre], layouts: dict[int, Layout], first_day: int,
-                     end_day: int) -> None:
+                     end_day: int, *, exact: Sequence[int] = ()) -> None:
     """Make ``DayMoments`` hold every finished day in ``[first_day, end_day)`` exactly.
 
     One grouped query compares the counted responses with the cache per
     centre; only centres that differ (new days, late ratings, exclusions, a
     new layout) are inspected day by day, and all their differing days are
-    rebuilt from one read of their answers. Flushes.
+    rebuilt from one read of their answers. Centres compared less than
+    :data:`RECHECK_SECONDS` ago over the same or a wider range are skipped,
+    except those in ``exact``. Flushes.
     """
     end_day = min(end_day, queries.local_today())
     if end_day <= first_day or not centres:
         return
-    ids = [c.id for c in centres]
+    checked: dict[tuple[int, str], tuple[int, int, float]] = current_app.extensions.setdefault(
+        "hailong.dashboard.checked", {})
+    now = time.monotonic()
+
+    def fresh(centre_id: int) -> bool:
+        lo, hi, at = checked.get((centre_id, layouts[centre_id].signature), (0, 0, -np.inf))
+        return lo <= first_day and end_day <= hi and now - at < RECHECK_SECONDS
+
+    ids = [c.id for c in centres if c.id in exact or not fresh(c.id)]
+    if not ids:
+        return
     live = queries.live_fingerprints(ids, first_day, end_day)
     cached = queries.cached_fingerprints(
         ids, first_day, end_day, {cid: layouts[cid].signature for cid in ids})
     span = end_day - first_day
     for centre_id in ids:
         days, print_ = cached.get(centre_id, (0, (0, 0, 0)))
-        if days == span and print_ == live.get(centre_id, (0, 0, 0)):
-            continue
-        _rebuild_centre_days(centre_id, layouts[centre_id], first_day, end_day)
+        if days != span or print_ != live.get(centre_id, (0, 0, 0)):
+            _rebuild_centre_days(centre_id, layouts[centre_id], first_day, end_day)
+        checked[(centre_id, layouts[centre_id].signature)] = (first_day, end_day, now)
     db.session.flush()
 
 
@@ -468,7 +489,7 @@ def centre_dashboard(centre: Centre, today: int, period: int,
     first = today - max(2 * period, chart_days + ROLLING_DAYS - 1, recent + baseline, 30)
     where = setting([centre])
     layout, scheme = where.layouts[centre.id], where.schemes[centre.id]
-    ensure_day_cache([centre], where.layouts, first, today)
+    ensure_day_cache([centre], where.layouts, first, today, exact=[centre.id])
     running = running_counts(centre.id, layout, first, today)
     spans = {"today": (today, today + 1), "yesterday": (today - 1, today),
              "7d": (today - 6, today + 1), "30d": (today - 29, today + 1)}

@@ -158,3 +158,23 @@ def test_exclusions_and_late_ratings_change_the_cached_days(
         assert_equal(after.headline["30d"], expected(data, ("ALPHA",), range(0, 30)))
         point = {p.day: p for p in after.series}[today - 3]
         assert point.n == expected(data, ("ALPHA",), range(3, 4)).n
+
+
+def test_province_numbers_recheck_other_centres_after_a_while(
+        app: Flask, province: Rows, add_ratings: Callable[..., None],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    with app.app_context():
+        first, _ = services.overview(queries.active_centres(), queries.local_today(), 30)
+        beta = next(s for s in first if s.centre.code == "BETA").current.n
+        db.session.commit()
+    add_ratings("BETA", [[5, 5, 5, 5, 5, 5]] * 4, days_ago=5)  # late, at another centre
+    with app.app_context():
+        centres = queries.active_centres()
+        today = queries.local_today()
+        trusted, _ = services.overview(centres, today, 30)
+        assert next(s for s in trusted if s.centre.code == "BETA").current.n == beta
+        monkeypatch.setattr(services, "RECHECK_SECONDS", 0.0)
+        rechecked, whole = services.overview(centres, today, 30)
+        assert next(s for s in rechecked if s.centre.code == "BETA").current.n == beta + 4
+        data = {**province, "BETA": province["BETA"] + [(5, [5, 5, 5, 5, 5, 5])] * 4}
+        assert_equal(whole, expected(data, ("ALPHA", "BETA", "GAMMA"), range(0, 30)))
