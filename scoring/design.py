@@ -495,7 +495,7 @@ def moment_variance(
     a member (for ``lonely="average"``).
     """
     nh = design.n_psu[index.group_stratum].astype(np.float64)
-    ss = s2 - s1 * s1 / nh[:, None]
+    ss = np.maximum(s2 - s1 * s1 / nh[:, None], 0.0)  # >= 0 up to rounding
     contrib, na = _scale_ss(design, index.group_stratum, s1, ss, None)
     if not na.any():
         return _domain_sum(contrib, index.group_domain, index.n_domains)

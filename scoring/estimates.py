@@ -62,7 +62,9 @@ from .design import (
     cell_variance,
     check_option,
     domain_index,
+    group_df,
     make_design,
+    moment_variance,
 )
 from .intervals import FALLBACK_FLAG, SHARE_CI_METHODS, ShareCI, mean_interval, share_interval
 from .replicate import JackknifeN
@@ -233,6 +235,27 @@ def valid_ratings(ratings: ArrayLike) -> FloatArray:
     return r
 
 
+def rating_codes(ratings: ArrayLike) -> NDArray[np.int8]:
+    """Ratings as int8 codes (column-major): the rating 1..5, 0 for anything else.
+
+    The same rule as :func:`valid_ratings` (missing = not an integer 1..5).
+    """
+    arr = np.asarray(ratings)
+    if arr.dtype.kind not in "iubf":
+        arr = np.asarray(arr, dtype=np.float64)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    out = np.empty(arr.shape, dtype=np.int8, order="F")
+    for j in range(arr.shape[1]):
+        col = arr[:, j]
+        with np.errstate(invalid="ignore"):
+            ok = (col >= 1) & (col <= 5)
+            if col.dtype.kind == "f":
+                ok &= col == np.trunc(col)
+        out[:, j] = np.where(ok, col, 0)
+    return out
+
+
 def _safe_div(a: FloatArray, b: FloatArray) -> FloatArray:
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(b > 0, a / np.where(b > 0, b, 1.0), np.nan)
@@ -380,8 +403,8 @@ def score(
     check_option("variance", variance, VARIANCE_METHODS)
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1); got {alpha!r}")
-    r = valid_ratings(ratings)
-    n_rows, n_items = r.shape
+    rcodes = rating_codes(ratings)
+    n_rows, n_items = rcodes.shape
     codes = list(items) if items is not None else [f"q{j + 1:02d}" for j in range(n_items)]
     if len(codes) != n_items:
         raise ValueError(f"{len(codes)} item codes for {n_items} rating columns")
@@ -394,14 +417,18 @@ def score(
     order = _topological(tree, codes)
     by_code = {nd.code: nd for nd in tree}
     col = {c: j for j, c in enumerate(codes)}
-    dcodes = index.codes
     n_dom = index.n_domains
-    w = design.weights
     jk = JackknifeN(design, index) if variance == "jkn" else None
+    cal = design.calibration
+    # one row per (domain, PSU) cell (respondents as PSUs): the variance needs
+    # only sums and sums of squares per (domain, stratum) group
+    by_group = jk is None and cal is None and index.n_cells == n_rows
 
-    # pass 1: per item, weighted counts of each rating in each (domain, PSU) cell
-    # (codes 0 = missing, 1..5); everything below is computed from these tables.
-    tables = _CellTables(r, design, index)
+    # pass 1: per item, weighted counts of each rating in each unit (a (domain,
+    # PSU) cell, or a (domain, stratum) group when cells are rows), codes 0 =
+    # missing, 1..5; everything below except index nodes' rows comes from these.
+    tables = _CellTables(rcodes, design, index, by_group)
+    unit_dom = tables.unit_dom
     tot_w = np.empty((n_dom, n_items))
     tot_y = np.empty((n_dom, n_items))
     tot_v = np.empty((n_dom, n_items))
@@ -464,96 +491,84 @@ def score(
         stats[node.code] = _Stat(theta=theta, avail=avail, n=np.zeros(n_dom, np.int64),
                                  wsum=np.zeros(n_dom), missing_items=missing)
 
-    # pass 2: influence values as cell totals; rows only for the index nodes'
-    # respondent counts and design effects ---------------------------------------
+    # pass 2: items from their unit tables; index nodes' unit totals are linear
+    # combinations of the items' ------------------------------------------------
     results: list[Indicator] = []
-    cell_dom = index.cell_domain
-    n_cells = index.n_cells
-    rows_beta = (np.full(n_dom, float(design.n)) if design.calibration is not None else None)
-    cal = design.calibration
+    rows_beta = (np.full(n_dom, float(design.n)) if cal is not None else None)
     inv_w = _inverse(tot_w)  # D, J
-    node_t = {nd.code: np.zeros((n_cells, 2), order="F") for nd in order}
-    node_s = {nd.code: None for nd in order}
-    node_z = {nd.code: np.zeros((n_rows, 2), order="F") for nd in order}
-    any_valid = {nd.code: np.zeros(n_rows, dtype=bool) for nd in order}
+    node_t = {nd.code: np.zeros((tables.n_units, 2), order="F") for nd in order}
+    node_s: dict[str, FloatArray | None] = {nd.code: None for nd in order}
     node_den = {nd.code: _inverse(tot_w[:, leaves[nd.code]].sum(axis=1))
                 for nd in order if nd.rule == "pooled"}
+    # per node: (item, z of each (domain, rating code) for share and for mean)
+    z_tables: dict[str, list[tuple[int, FloatArray, FloatArray]]] = {
+        nd.code: [] for nd in order}
     item_of_nodes: dict[int, list[str]] = {}
     for nd in order:
         for j in leaves[nd.code]:
             item_of_nodes.setdefault(j, []).append(nd.code)
-    dom6 = dcodes * 6 if n_dom > 1 else None
     jk_item: dict[int, FloatArray] = {}
     for j in range(n_items):
         st = tables.item(j)
         th = np.nan_to_num(p_item[:, j, :])  # D, 2
-        # z value of each (domain, rating code): (y - theta) / W, 0 for missing
-        zval = np.zeros((n_dom, 6, 2))
-        zval[:, 1:, 0] = (LEVEL_Y[None, 1:] - th[:, :1]) * inv_w[:, j:j + 1]
-        zval[:, 1:, 1] = (LEVEL_V[None, 1:] - th[:, 1:]) * inv_w[:, j:j + 1]
-        t = _cell_totals(st.cells, _spread(th, cell_dom), _spread(inv_w[:, j], cell_dom))
-        s_cal = (None if cal is None else
-                 _cal_totals(st.blocks, th, inv_w[:, j]))
-        code_j = tables.codes[:, j]
-        answered = code_j > 0
-        key = code_j.astype(np.intp) if dom6 is None else dom6 + code_j
+        th_u = _spread(th, unit_dom)
+        inv_u = _spread(inv_w[:, j], unit_dom)
+        t = _cell_totals(st.cells, th_u, inv_u)
+        s_cal = (None if cal is None else _cal_totals(st.blocks, th, inv_w[:, j]))
         for code in item_of_nodes.get(j, ()):
             node = by_code[code]
-            any_valid[code] |= answered
             if node.rule == "pooled":
                 thn = np.nan_to_num(stats[code].theta)
                 den = node_den[code]
-                zv = np.zeros((n_dom, 6, 2))
-                zv[:, 1:, 0] = (LEVEL_Y[None, 1:] - thn[:, :1]) * den[:, None]
-                zv[:, 1:, 1] = (LEVEL_V[None, 1:] - thn[:, 1:]) * den[:, None]
-                node_t[code] += _cell_totals(st.cells, _spread(thn, cell_dom),
-                                             _spread(den, cell_dom))
+                z_tables[code].append((j, *_z_table(thn, den)))
+                node_t[code] += _cell_totals(st.cells, _spread(thn, unit_dom),
+                                             _spread(den, unit_dom))
                 if cal is not None:
                     sc = _cal_totals(st.blocks, thn, den)
                     node_s[code] = sc if node_s[code] is None else node_s[code] + sc
             elif j in coef_items[code]:
                 c = coef_items[code][j]
-                zv = zval * c[:, None, None]
-                node_t[code] += t * _spread(c, cell_dom)[..., None]
-                if cal is not None:
+                zs, zm = _z_table(th, inv_w[:, j])
+                z_tables[code].append((j, zs * np.repeat(c, 6), zm * np.repeat(c, 6)))
+                node_t[code] += t * _spread(c, unit_dom)[..., None]
+                if cal is not None and s_cal is not None:
                     sc = s_cal * c[:, None, None]
                     node_s[code] = sc if node_s[code] is None else node_s[code] + sc
-            else:
-                continue
-            zn = node_z[code]
-            zn[:, 0] += np.take(zv[:, :, 0].ravel(), key)
-            zn[:, 1] += np.take(zv[:, :, 1].ravel(), key)
         present = st.counts > 0
         if jk is not None:
             var, jk_item[j] = jk.item_variance(st.cells)
         elif cal is not None:
             var = calibrated_cell_variance(design, index, t, s_cal)
+        elif by_group:
+            var = moment_variance(design, index, t, _item_squares(st.squares, th_u, inv_u),
+                                  present)
+            # every valid rating of the domain equal: the mean's variance is 0, not
+            # the rounding left by the sums of squares
+            var[tables.single_level(j), 1] = 0.0
         else:
             var = cell_variance(design, index, t, present)
-        df = cell_df(index, present)
+        df = group_df(index, st.counts) if by_group else cell_df(index, present)
         srs = _srs_item(tot_w[:, j], tot_y[:, j], tot_v[:, j], tot_v2[:, j], th, cnt[:, j])
         share, mean = _finish(index.labels, p_item[:, j, :], var, df, cnt[:, j], tot_w[:, j],
                               srs, rows_beta if rows_beta is not None else cnt[:, j],
                               [()] * n_dom, ci=ci, alpha=alpha, min_n=min_n)
         results.append(Indicator(code=codes[j], kind="item", share=share, mean=mean))
 
+    for node in order:
+        for ch, c in coef_nodes.get(node.code, {}).items():
+            node_t[node.code] += node_t[ch] * _spread(c, unit_dom)[..., None]
+            if cal is not None and node_s[ch] is not None:
+                sc = node_s[ch] * c[:, None, None]
+                node_s[node.code] = sc if node_s[node.code] is None else node_s[node.code] + sc
+    rows = _node_rows(rcodes, design, index, tables, order, col, z_tables, coef_nodes)
+
     jk_node: dict[str, FloatArray] = {}
     for node in order:
         code = node.code
-        zc = node_z[code]
-        for ch, c in coef_nodes.get(code, {}).items():
-            cr = _spread(c, dcodes)
-            zc[:, 0] += cr * node_z[ch][:, 0]
-            zc[:, 1] += cr * node_z[ch][:, 1]
-            any_valid[code] |= any_valid[ch]
-            node_t[code] += node_t[ch] * _spread(c, cell_dom)[..., None]
-            if cal is not None and node_s[ch] is not None:
-                sc = node_s[ch] * c[:, None, None]
-                node_s[code] = sc if node_s[code] is None else node_s[code] + sc
-        pres = any_valid[code]
-        n_d = np.bincount(dcodes, weights=pres, minlength=n_dom).astype(np.int64)
-        w_d = np.bincount(dcodes, weights=np.where(pres, w, 0.0), minlength=n_dom)
-        cell_present = np.bincount(index.cell, weights=pres, minlength=n_cells) > 0
+        acc = rows[code]
+        n_d = np.rint(acc.n).astype(np.int64)
+        w_d = acc.w
+        unit_present = acc.present > 0
         if jk is not None:
             var, jk_node[code] = jk.node_variance(node, leaves[code], coef_items.get(code, {}),
                                                   coef_nodes.get(code, {}), jk_item, jk_node,
@@ -562,12 +577,12 @@ def score(
             s_node = node_s[code] if node_s[code] is not None else np.zeros(
                 (n_dom, cal.n_levels, 2))
             var = calibrated_cell_variance(design, index, node_t[code], s_node)
+        elif by_group:
+            var = moment_variance(design, index, node_t[code], acc.squares, unit_present)
         else:
-            var = cell_variance(design, index, node_t[code], cell_present)
-        df = cell_df(index, cell_present)
-        srs = np.empty((n_dom, 2))
-        for k in range(2):
-            srs[:, k] = np.bincount(dcodes, weights=w * zc[:, k] * zc[:, k], minlength=n_dom)
+            var = cell_variance(design, index, node_t[code], unit_present)
+        df = group_df(index, acc.present) if by_group else cell_df(index, unit_present)
+        srs = acc.srs.copy()
         with np.errstate(invalid="ignore", divide="ignore"):
             srs *= (w_d / (n_d - 1.0))[:, None]
         flags = [("items-missing",) if m else () for m in stats[code].missing_items]
@@ -585,65 +600,93 @@ def score(
 LEVEL_Y = np.array([0.0, 0.0, 0.0, 0.0, 1.0, 1.0])
 LEVEL_V = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
 _CACHE_LIMIT = 40_000_000  # floats of cell tables kept between the two passes
+ROW_BLOCK = 1 << 16  # rows per block of the index nodes' row pass (fits in cache)
 
 
 @dataclass(slots=True)
 class _ItemStats:
-    """Per (domain, PSU) cell: sums of w, w*y, w*r, w*r^2 over valid answers, and n."""
+    """Per unit: sums of w, w*y, w*r, w*r^2 over valid answers, and n."""
 
-    cells: FloatArray            # (C, 4)
-    counts: FloatArray           # (C,)
+    cells: FloatArray            # (U, 4)
+    counts: FloatArray           # (U,)
     blocks: FloatArray | None    # (D, L, 3): sums of w*b, w*b*y, w*b*r per level
+    squares: FloatArray | None = None  # (U, 6): sums of w^2 per rating code (by group)
 
 
 class _CellTables:
-    """Weighted rating counts per cell, computed with one ``bincount`` per item."""
+    """Weighted rating counts per unit, computed with one ``bincount`` per item.
 
-    def __init__(self, r: FloatArray, design: Design, index: DomainIndex) -> None:
-        self.codes = np.empty(r.shape, dtype=np.int8, order="F")
-        for j in range(r.shape[1]):
-            col = r[:, j]
-            self.codes[:, j] = np.where(col == col, col, 0.0)  # NaN (missing) -> code 0
+    Units are the (domain, PSU) cells; with ``by_group`` (every cell one row,
+    as when respondents are the PSUs) they are the (domain, stratum) groups,
+    which then also carry the sums of squared weights per rating.
+    """
+
+    def __init__(self, codes: NDArray[np.int8], design: Design, index: DomainIndex,
+                 by_group: bool) -> None:
+        self.codes = codes
         self.index = index
         self.w = design.weights
-        self.n_cells = index.n_cells
-        self.cell6 = index.cell * 6
-        self.cell_dom = index.cell_domain
+        self.by_group = by_group
+        n_rows, n_items = codes.shape
+        identity = (index.n_cells == n_rows
+                    and bool(np.all(index.cell == np.arange(n_rows))))
+        if by_group:
+            self.unit_row = index.cell_group if identity else index.cell_group[index.cell]
+            self.unit_dom = index.group_domain
+            self.n_units = int(index.group_domain.shape[0])
+            self.w2 = self.w * self.w
+        else:
+            self.unit_row = index.cell
+            self.unit_dom = index.cell_domain
+            self.n_units = index.n_cells
+        self.unit6 = self.unit_row * 6
         cal = design.calibration
         self.block_keys: list[tuple[NDArray[np.int64], FloatArray, int]] = []
         if cal is not None:
             n_dom = index.n_domains
-            for codes, factor, size in zip(cal.codes, cal.factors, cal.sizes, strict=True):
-                base = codes if n_dom == 1 else index.codes * size + codes
+            for bcodes, factor, size in zip(cal.codes, cal.factors, cal.sizes, strict=True):
+                base = bcodes if n_dom == 1 else index.codes * size + bcodes
                 self.block_keys.append((base * 6, self.w * factor, n_dom * size))
-        n_items = r.shape[1]
-        # few cells: one bincount of (cell, rating code); many cells (e.g. one PSU
+        # few units: one bincount of (unit, rating code); many cells (e.g. one PSU
         # per respondent): five plain bincounts over the cells are cheaper
-        self.wide = self.n_cells * 6 <= r.shape[0] // 2
-        self.identity = (self.n_cells == r.shape[0]
-                         and bool(np.all(index.cell == np.arange(r.shape[0]))))
-        self.keep = self.n_cells * 5 * n_items <= _CACHE_LIMIT
+        self.wide = by_group or self.n_units * 6 <= n_rows // 2
+        self.identity = not by_group and identity
+        self.keep = by_group or self.n_units * 5 * n_items <= _CACHE_LIMIT
         self.cache: dict[int, _ItemStats] = {}
+        self.levels: dict[int, NDArray[np.int64]] = {}
+
+    def single_level(self, j: int) -> NDArray[np.bool_]:
+        """Domains whose valid answers to item ``j`` are all one rating (by group)."""
+        cn = self.levels[j]
+        n_dom = self.index.n_domains
+        present = np.zeros(n_dom, dtype=np.int64)
+        for c in range(1, 6):
+            present += np.bincount(self.unit_dom, weights=cn[:, c], minlength=n_dom) > 0
+        return present == 1
 
     def item(self, j: int) -> _ItemStats:
         hit = self.cache.get(j)
         if hit is not None:
             return hit
         code = self.codes[:, j]
-        nc = self.n_cells
+        nu = self.n_units
+        squares = None
         if self.wide:
-            key = self.cell6 + code
-            sw = np.bincount(key, weights=self.w, minlength=nc * 6).reshape(nc, 6)
-            cn = np.bincount(key, minlength=nc * 6).reshape(nc, 6)
+            key = self.unit6 + code
+            sw = np.bincount(key, weights=self.w, minlength=nu * 6).reshape(nu, 6)
+            cn = np.bincount(key, minlength=nu * 6).reshape(nu, 6)
             cells = np.column_stack([sw[:, 1:].sum(axis=1), sw @ LEVEL_Y, sw @ LEVEL_V,
                                      sw @ (LEVEL_V * LEVEL_V)])
             counts = cn[:, 1:].sum(axis=1).astype(np.float64)
+            if self.by_group:
+                squares = np.bincount(key, weights=self.w2, minlength=nu * 6).reshape(nu, 6)
+                self.levels[j] = cn
         else:
             answered = code > 0
             wa = np.where(answered, self.w, 0.0)
             wv = wa * code
             cols = (wa, np.where(code >= 4, wa, 0.0), wv, wv * code)
-            cells = np.empty((nc, 4), order="F")
+            cells = np.empty((nu, 4), order="F")
             if self.identity:  # one row per cell, in cell order
                 for k, v in enumerate(cols):
                     cells[:, k] = v
@@ -651,8 +694,8 @@ class _CellTables:
             else:
                 cell = self.index.cell
                 for k, v in enumerate(cols):
-                    cells[:, k] = np.bincount(cell, weights=v, minlength=nc)
-                counts = np.bincount(cell, weights=answered, minlength=nc)
+                    cells[:, k] = np.bincount(cell, weights=v, minlength=nu)
+                counts = np.bincount(cell, weights=answered, minlength=nu)
         blocks = None
         if self.block_keys:
             parts = []
@@ -662,13 +705,13 @@ class _CellTables:
                                               tab @ LEVEL_V]).reshape(
                     self.index.n_domains, -1, 3))
             blocks = np.concatenate(parts, axis=1)
-        out = _ItemStats(cells=cells, counts=counts, blocks=blocks)
+        out = _ItemStats(cells=cells, counts=counts, blocks=blocks, squares=squares)
         if self.keep:
             self.cache[j] = out
         return out
 
-    def to_domains(self, cell_values: FloatArray) -> FloatArray:
-        return np.bincount(self.cell_dom, weights=cell_values, minlength=self.index.n_domains)
+    def to_domains(self, unit_values: FloatArray) -> FloatArray:
+        return np.bincount(self.unit_dom, weights=unit_values, minlength=self.index.n_domains)
 
     def domain_totals(self, j: int) -> list[FloatArray]:
         """Domain sums of w, w*y, w*r, w*r^2 and the count of valid answers."""
@@ -684,6 +727,121 @@ class _CellTables:
         cn = np.bincount(key, minlength=n_dom * 6).reshape(n_dom, 6)
         return [sw[:, 1:].sum(axis=1), sw @ LEVEL_Y, sw @ LEVEL_V, sw @ (LEVEL_V * LEVEL_V),
                 cn[:, 1:].sum(axis=1).astype(np.float64)]
+
+
+def _z_table(theta: FloatArray, inv: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """z of each (domain, rating code) for share and mean, flat (D*6,): (y - theta)/W,
+    0 for a missing answer (code 0)."""
+    n_dom = theta.shape[0]
+    zs = np.zeros((n_dom, 6))
+    zm = np.zeros((n_dom, 6))
+    zs[:, 1:] = (LEVEL_Y[None, 1:] - theta[:, :1]) * inv[:, None]
+    zm[:, 1:] = (LEVEL_V[None, 1:] - theta[:, 1:]) * inv[:, None]
+    return zs.reshape(-1), zm.reshape(-1)
+
+
+def _item_squares(squares: FloatArray | None, theta: FloatArray, inv: FloatArray) -> FloatArray:
+    """Per group sums of :math:`(w z)^2` for share and mean from the sums of
+    :math:`w^2` per rating code."""
+    if squares is None:
+        raise ValueError("item tables without sums of squared weights")
+    sq = squares[:, 1:]
+    dy = LEVEL_Y[None, 1:] - theta[:, :1]
+    dv = LEVEL_V[None, 1:] - theta[:, 1:]
+    inv2 = (inv * inv)[:, None]
+    return np.column_stack([(sq * dy * dy).sum(axis=1), (sq * dv * dv).sum(axis=1)]) * inv2
+
+
+@dataclass(slots=True)
+class _NodeRows:
+    """What an index node needs from the respondents' rows."""
+
+    n: FloatArray                # (D,) rows with a valid answer to an item of the node
+    w: FloatArray                # (D,) their weights
+    srs: FloatArray              # (D, 2) sums of w z^2 (share, mean)
+    present: FloatArray          # (U,) rows with a valid answer per unit
+    squares: FloatArray | None   # (U, 2) sums of (w z)^2 per group (by group only)
+
+
+def _node_rows(
+    rcodes: NDArray[np.int8], design: Design, index: DomainIndex, tables: _CellTables,
+    order: Sequence[IndexNode], col: Mapping[str, int],
+    z_tables: Mapping[str, Sequence[tuple[int, FloatArray, FloatArray]]],
+    coef_nodes: Mapping[str, Mapping[str, FloatArray]],
+) -> dict[str, _NodeRows]:
+    """Influence values of every index node, row block by row block (no (n, K)
+    array is formed), reduced to the sums the variances and design effects need.
+
+    A node's z is the sum over its items of the per (domain, rating) z tables
+    (coefficients folded in), plus its children's z times their coefficients.
+    """
+    n_rows = rcodes.shape[0]
+    n_dom = index.n_domains
+    n_units = tables.n_units
+    w = design.weights
+    dom = index.codes
+    by_group = tables.by_group
+    srs = {nd.code: np.zeros((n_dom, 2)) for nd in order}
+    squares = {nd.code: np.zeros((n_units, 2)) for nd in order} if by_group else {}
+    pres_rows = {nd.code: np.empty(n_rows, dtype=bool) for nd in order}
+    child_coef = {code: [(ch, c[:1] if np.all(c == c[:1]) else c) for ch, c in cs.items()]
+                  for code, cs in coef_nodes.items()}
+    block = max(ROW_BLOCK, 2 * n_dom, 2 * n_units if by_group else 0)
+    for lo in range(0, n_rows if order else 0, block):
+        sl = slice(lo, min(lo + block, n_rows))
+        wb = w[sl]
+        db = dom[sl]
+        dom6 = db * 6 if n_dom > 1 else None
+        keys: dict[int, NDArray[np.int64]] = {}
+        answered: dict[int, NDArray[np.bool_]] = {}
+        zs: dict[str, FloatArray] = {}
+        zm: dict[str, FloatArray] = {}
+        for node in order:
+            code = node.code
+            a = np.zeros(wb.shape[0], dtype=bool)
+            for it in node.items:
+                j = col[it]
+                if j not in answered:
+                    answered[j] = rcodes[sl, j] > 0
+                a |= answered[j]
+            for ch in node.children:
+                a |= pres_rows[ch][sl]
+            pres_rows[code][sl] = a
+            s = np.zeros(wb.shape[0])
+            m = np.zeros(wb.shape[0])
+            for j, ts, tm in z_tables[code]:
+                k = keys.get(j)
+                if k is None:
+                    k = keys[j] = (rcodes[sl, j].astype(np.intp) if dom6 is None
+                                   else dom6 + rcodes[sl, j])
+                s += ts[k]
+                m += tm[k]
+            for ch, c in child_coef.get(code, ()):
+                cr = c if c.shape[0] == 1 else c[db]
+                s += cr * zs[ch]
+                m += cr * zm[ch]
+            zs[code], zm[code] = s, m
+            xs = wb * s
+            xm = wb * m
+            if dom6 is None:
+                srs[code][0] += (np.dot(xs, s), np.dot(xm, m))
+            else:
+                srs[code][:, 0] += np.bincount(db, weights=xs * s, minlength=n_dom)
+                srs[code][:, 1] += np.bincount(db, weights=xm * m, minlength=n_dom)
+            if by_group:
+                ub = tables.unit_row[sl]
+                squares[code][:, 0] += np.bincount(ub, weights=xs * xs, minlength=n_units)
+                squares[code][:, 1] += np.bincount(ub, weights=xm * xm, minlength=n_units)
+    out = {}
+    for nd in order:
+        pres = pres_rows[nd.code]
+        out[nd.code] = _NodeRows(
+            n=np.bincount(dom, weights=pres, minlength=n_dom),
+            w=np.bincount(dom, weights=np.where(pres, w, 0.0), minlength=n_dom),
+            srs=srs[nd.code],
+            present=np.bincount(tables.unit_row, weights=pres, minlength=n_units),
+            squares=squares.get(nd.code))
+    return out
 
 
 def _cell_totals(cells: FloatArray, theta: FloatArray, inv: FloatArray) -> FloatArray:
