@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from survey.config import PROJECT_ROOT
 from survey.extensions import db
 from survey.models import Response
 
@@ -176,9 +178,12 @@ def test_post_without_csrf_token_stores_nothing(
     fields = form_fields(FORM)
     del fields["csrf_token"]
     answer = client.post(FORM, data={**fields, **QUICK_ANSWERS})
-    assert answer.status_code in {302, 400}
-    if answer.status_code == 302:
-        assert answer.headers["Location"].startswith(FORM)
+    # The citizen is sent back to a fresh form with a message, never a bare 400 page.
+    assert answer.status_code == 302
+    assert answer.headers["Location"].startswith(FORM)
+    fresh_form = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert 'class="flash"' in fresh_form
+    assert "Trang đã hết hạn nên đánh giá chưa được lưu" in fresh_form
     assert stored(app) == []
 
 
@@ -262,3 +267,28 @@ def test_no_client_address_is_stored(
         for table in db.metadata.sorted_tables:
             for row in db.session.execute(sa.select(table)):
                 assert "203.0.113.201" not in " ".join(map(str, row))
+
+
+def test_a_missing_required_answer_is_shown_beside_its_question(
+    tmp_path: Path, make_app: Callable[..., Flask], make_centre: Callable[..., Any],
+) -> None:
+    from test_api import REQUIRED_FORM
+
+    (tmp_path / "required-test").mkdir()
+    (tmp_path / "scales.toml").write_text(
+        (PROJECT_ROOT / "forms" / "scales.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "required-test" / "v1.toml").write_text(REQUIRED_FORM, encoding="utf-8")
+    make_centre("REQ", questionnaire="required-test", version=1)
+    app = make_app(FORMS_DIR=str(tmp_path), WTF_CSRF_ENABLED=False)
+    client = app.test_client()
+    page = client.get("/kiosk/REQ/vi").get_data(as_text=True)
+    submission_id = page.split('name="submission_id" type="hidden" value="')[1].split('"')[0]
+    answer = client.post("/kiosk/REQ/vi", data={"submission_id": submission_id,
+                                                 "item_q_may": "4"})
+    assert answer.status_code == 400
+    body = answer.get_data(as_text=True)
+    beside = body.split('id="q-item_q_must"')[1].split("</fieldset>")[0]
+    assert 'class="field-error"' in beside
+    assert 'href="#q-item_q_must"' in body  # and listed at the top, linked
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Response)) == 0

@@ -12,6 +12,9 @@ from wtforms.validators import Length, Optional
 from ..questionnaires import ChoiceItem, Questionnaire, RatingItem
 from ..wtforms_messages import TranslatedForm
 
+#: Channels a web form may claim; "paper" comes only from the paper import.
+KIOSK_CHANNELS = ("kiosk", "tablet", "qr", "web")
+
 #: The form value of the "Không trả lời / không áp dụng" button.
 NO_ANSWER = "na"
 

@@ -20,16 +20,17 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from .. import registry
 from ..extensions import db, limiter
 from ..i18n import languages
-from ..models import CHANNELS, Centre, utcnow
+from ..models import Centre, utcnow
 from ..questionnaires import Questionnaire
-from ..submissions import SubmissionInvalid, store, validate
-from .forms import build_form, form_payload
+from ..submissions import FieldError, SubmissionInvalid, store, validate
+from .forms import KIOSK_CHANNELS, KioskForm, build_form, form_payload
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates")
 
@@ -46,7 +47,7 @@ def _centre(code: str) -> tuple[Centre, Questionnaire]:
 
 def _channel() -> str:
     channel = request.args.get("channel", "kiosk")
-    return channel if channel in CHANNELS and channel != "paper" else "kiosk"
+    return channel if channel in KIOSK_CHANNELS else "kiosk"
 
 
 def _no_store(body: str, status: int = 200) -> WerkzeugResponse:
@@ -54,6 +55,18 @@ def _no_store(body: str, status: int = 200) -> WerkzeugResponse:
     response = make_response(body, status)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.errorhandler(CSRFError)
+def _expired(_error: CSRFError) -> WerkzeugResponse:
+    """A kiosk page left open past its token (or a lost cookie): start again, in the
+    citizen's language, with nothing saved."""
+    flash(_("This page had expired, so nothing was saved. Please rate again."))
+    args = request.view_args or {}
+    if "code" in args and "lang" in args:
+        return redirect(url_for(".form", code=args["code"], lang=args["lang"],
+                                channel=_channel()))
+    return redirect(url_for(".centres"))
 
 
 @bp.get("/")
@@ -91,26 +104,41 @@ def form(code: str, lang: str) -> WerkzeugResponse:
         form.started_at.data = utcnow().isoformat(timespec="seconds")
         form.channel.data = _channel()
     elif form.validate_on_submit():
+        payload = form_payload(form, questionnaire, code, lang)
         try:
-            submission = validate(form_payload(form, questionnaire, code, lang),
-                                  languages=languages().codes)
+            if payload["channel"] not in KIOSK_CHANNELS:
+                # "paper" is valid data but only the paper import may claim it.
+                raise SubmissionInvalid([FieldError("channel", _("Not a valid choice."))])
+            submission = validate(payload, languages=languages().codes)
         except SubmissionInvalid as exc:
-            errors = [error.message for error in exc.errors]
+            errors = _attach_to_fields(form, exc.errors)
         else:
             _response, _created = store(submission)
             db.session.commit()
             return redirect(url_for(".thanks", code=code, lang=lang, channel=form.channel.data))
     else:
-        errors = [message for messages in form.errors.values() for message in messages]
         if "csrf_token" in form.errors:
             # A kiosk page left open past the token's life: start again, nothing saved.
             flash(_("This page had expired, so nothing was saved. Please rate again."))
             return redirect(url_for(".form", code=code, lang=lang, channel=_channel()))
-    status = 400 if errors else 200
+    status = 400 if errors or form.errors else 200
     return _no_store(render_template(
         "kiosk/form.html", centre=centre, questionnaire=questionnaire, form=form,
         errors=errors, lang=lang, idle_seconds=current_app.config["KIOSK_IDLE_SECONDS"],
     ), status)
+
+
+def _attach_to_fields(form: KioskForm, errors: list[FieldError]) -> list[str]:
+    """Put each error beside its question; return those that belong to no field."""
+    general = []
+    for error in errors:
+        section, _dot, code = error.field.partition(".")
+        name = f"item_{code}" if section in ("answers", "demographics") and code else section
+        if name in form and name not in ("submission_id", "started_at", "channel"):
+            form[name].errors = [*form[name].errors, error.message]
+        else:
+            general.append(error.message)
+    return general
 
 
 @bp.get("/<code>/<lang>/thanks")

@@ -208,8 +208,11 @@
 
   function complete(payload) {
     // Incomplete forms take the plain path, where the server explains what is missing.
+    // The server counts characters after NFC normalisation, as here.
+    var comment = payload.comment ? payload.comment.normalize("NFC").trim() : "";
     return manifest.required.every(function (code) { return payload.answers[code] !== null; }) &&
-      Object.keys(payload.answers).some(function (code) { return payload.answers[code] !== null; });
+      Object.keys(payload.answers).some(function (code) { return payload.answers[code] !== null; }) &&
+      comment.length <= (manifest.comment_max || 0);
   }
 
   function fresh() {

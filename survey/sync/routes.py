@@ -53,6 +53,7 @@ def manifest(code: str) -> WerkzeugResponse:
         required=[item.code for item in questionnaire.rating_items if item.required],
         demographics=[item.code for item in questionnaire.demographics],
         comment=questionnaire.comment is not None,
+        comment_max=questionnaire.comment.max_length if questionnaire.comment else 0,
         submit=url_for("api.submit"),
         heartbeat=url_for("api.heartbeat"),
         thanks={lang: url_for("kiosk.thanks", code=code, lang=lang) for lang in offered},
