@@ -117,6 +117,13 @@ def _cldr(code: str) -> Locale | None:
 
 
 def _read_catalog(po_path: Path) -> Catalog:
+    """A parsed catalog; parsed once per file version (catalogs are only read)."""
+    stat = po_path.stat()
+    return _parse_catalog(po_path.resolve(), stat.st_mtime_ns, stat.st_size)
+
+
+@cache
+def _parse_catalog(po_path: Path, _mtime_ns: int, _size: int) -> Catalog:
     with po_path.open("rb") as fp:
         return read_po(fp)
 
