@@ -752,6 +752,38 @@ def _item_squares(squares: FloatArray | None, theta: FloatArray, inv: FloatArray
     return np.column_stack([(sq * dy * dy).sum(axis=1), (sq * dv * dv).sum(axis=1)]) * inv2
 
 
+class _BlockSums:
+    """Sums of row values by group code, block of rows by block.
+
+    Sorted codes (rows ordered by centre, as exports usually are) are summed
+    over contiguous runs; otherwise with ``np.bincount``.
+    """
+
+    def __init__(self, codes: NDArray[np.int64], size: int) -> None:
+        self.codes = codes
+        self.size = size
+        self.sorted = size == 1 or bool(np.all(codes[1:] >= codes[:-1]))
+        self.starts: NDArray[np.intp] | None = None
+        self.ids: NDArray[np.int64] | None = None
+        self.rows: NDArray[np.int64] | None = None
+
+    def block(self, sl: slice) -> _BlockSums:
+        self.rows = self.codes[sl]
+        if self.sorted and self.size > 1:
+            self.starts = np.concatenate(([0], np.flatnonzero(np.diff(self.rows)) + 1))
+            self.ids = self.rows[self.starts]
+        return self
+
+    def add(self, out: FloatArray, values: FloatArray) -> None:
+        """``out[g] += sum of values of the block's rows in group g``."""
+        if self.size == 1:
+            out[0] += values.sum()
+        elif self.starts is not None and self.ids is not None:
+            out[self.ids] += np.add.reduceat(values, self.starts)
+        else:
+            out += np.bincount(self.rows, weights=values, minlength=self.size)
+
+
 @dataclass(slots=True)
 class _NodeRows:
     """What an index node needs from the respondents' rows."""
@@ -787,12 +819,16 @@ def _node_rows(
     child_coef = {code: [(ch, c[:1] if np.all(c == c[:1]) else c) for ch, c in cs.items()]
                   for code, cs in coef_nodes.items()}
     block = max(ROW_BLOCK, 2 * n_dom, 2 * n_units if by_group else 0)
+    dom_sums = _BlockSums(dom, n_dom)
+    unit_sums = _BlockSums(tables.unit_row, n_units) if by_group else None
     for lo in range(0, n_rows if order else 0, block):
         sl = slice(lo, min(lo + block, n_rows))
         wb = w[sl]
         db = dom[sl]
         dom6 = db * 6 if n_dom > 1 else None
-        keys: dict[int, NDArray[np.int64]] = {}
+        by_dom = dom_sums.block(sl)
+        by_unit = unit_sums.block(sl) if unit_sums is not None else None
+        keys: dict[int, NDArray[np.intp]] = {}
         answered: dict[int, NDArray[np.bool_]] = {}
         zs: dict[str, FloatArray] = {}
         zm: dict[str, FloatArray] = {}
@@ -814,8 +850,8 @@ def _node_rows(
                 if k is None:
                     k = keys[j] = (rcodes[sl, j].astype(np.intp) if dom6 is None
                                    else dom6 + rcodes[sl, j])
-                s += ts[k]
-                m += tm[k]
+                s += ts.take(k)
+                m += tm.take(k)
             for ch, c in child_coef.get(code, ()):
                 cr = c if c.shape[0] == 1 else c[db]
                 s += cr * zs[ch]
@@ -823,15 +859,11 @@ def _node_rows(
             zs[code], zm[code] = s, m
             xs = wb * s
             xm = wb * m
-            if dom6 is None:
-                srs[code][0] += (np.dot(xs, s), np.dot(xm, m))
-            else:
-                srs[code][:, 0] += np.bincount(db, weights=xs * s, minlength=n_dom)
-                srs[code][:, 1] += np.bincount(db, weights=xm * m, minlength=n_dom)
-            if by_group:
-                ub = tables.unit_row[sl]
-                squares[code][:, 0] += np.bincount(ub, weights=xs * xs, minlength=n_units)
-                squares[code][:, 1] += np.bincount(ub, weights=xm * xm, minlength=n_units)
+            by_dom.add(srs[code][:, 0], xs * s)
+            by_dom.add(srs[code][:, 1], xm * m)
+            if by_unit is not None:
+                by_unit.add(squares[code][:, 0], xs * xs)
+                by_unit.add(squares[code][:, 1], xm * xm)
     out = {}
     for nd in order:
         pres = pres_rows[nd.code]
