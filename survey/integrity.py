@@ -19,10 +19,10 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .extensions import db
-from .models import Answer, AuditLog, Response
+from .models import Answer, AuditLog, Response, UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -65,30 +65,37 @@ def device_key() -> str | None:
     return hmac.new(secret, source.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+#: The answers of at most 20 ratings of one device and centre in a time
+#: window, found through ``ix_response_device_submitted``; built once.
+_NEIGHBOUR_ANSWERS = (
+    select(Answer.response_id, Answer.item_code, Answer.value)
+    .where(Answer.response_id.in_(
+        select(Response.id).where(
+            Response.device_key == bindparam("device"),
+            Response.centre_id == bindparam("centre"),
+            Response.submitted_at.between(bindparam("low", type_=UTCDateTime),
+                                          bindparam("high", type_=UTCDateTime)),
+        ).limit(20)
+    ))
+)
+
+
 def is_burst(device: str | None, centre_id: int, submitted_at: datetime,
              answers: Mapping[str, int | None]) -> bool:
     """Whether another rating of the same device and centre, submitted within
     ``INTEGRITY_BURST_SECONDS`` of ``submitted_at``, has (nearly) the same answers.
 
-    One query: the answers of at most 20 such neighbours, found through
-    ``ix_response_device_submitted`` (device key, submission time).
+    One query: the answers of at most 20 such neighbours.
     """
     if device is None:
         return False
     window = timedelta(seconds=current_app.config["INTEGRITY_BURST_SECONDS"])
-    neighbours = (
-        select(Response.id).where(
-            Response.device_key == device,
-            Response.centre_id == centre_id,
-            Response.submitted_at.between(submitted_at - window, submitted_at + window),
-        ).limit(20)
-    )
     theirs: dict[int, dict[str, int | None]] = {}
-    for row in db.session.execute(
-        select(Answer.response_id, Answer.item_code, Answer.value)
-        .where(Answer.response_id.in_(neighbours))
-    ):
-        theirs.setdefault(row.response_id, {})[row.item_code] = row.value
+    for response_id, code, value in db.session.connection().execute(_NEIGHBOUR_ANSWERS, {
+        "device": device, "centre": centre_id,
+        "low": submitted_at - window, "high": submitted_at + window,
+    }):
+        theirs.setdefault(response_id, {})[code] = value
     return any(
         sum(answers.get(code) != other.get(code) for code in answers.keys() | other.keys())
         <= NEAR_IDENTICAL_ITEMS

@@ -13,12 +13,13 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from itertools import chain
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from flask_babel import gettext as _
-from sqlalchemy import Insert, event, select
+from sqlalchemy import Insert, Table, bindparam, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -51,6 +52,12 @@ class CentreRef:
     questionnaire_version: int
 
 
+_ACTIVE_CENTRE = (
+    select(Centre.id, Centre.questionnaire_id, Centre.questionnaire_version)
+    .where(Centre.code == bindparam("code"), Centre.active)
+)
+
+
 class CentreCache:
     """Active centres by code, each kept ``ttl`` seconds (one app, one process).
 
@@ -70,10 +77,7 @@ class CentreCache:
         entry = self._entries.get(code)
         if entry is not None and entry[0] > now:
             return entry[1]
-        row = db.session.execute(
-            select(Centre.id, Centre.questionnaire_id, Centre.questionnaire_version)
-            .where(Centre.code == code, Centre.active)
-        ).first()
+        row = db.session.connection().execute(_ACTIVE_CENTRE, {"code": code}).first()
         if row is None:
             self._entries.pop(code, None)
             return None
@@ -291,10 +295,24 @@ class Stored:
     submission_id: uuid.UUID
 
 
-def _insert(model: type[db.Model]) -> Insert:  # type: ignore[name-defined]
-    """INSERT of the session's dialect (both know ``ON CONFLICT DO NOTHING``)."""
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(model)
+#: Core tables: their INSERTs skip the ORM's per-value bookkeeping.
+RESPONSE: Table = Response.__table__  # type: ignore[assignment]
+ANSWER: Table = Answer.__table__  # type: ignore[assignment]
+
+_STORED_ID = select(RESPONSE.c.id).where(RESPONSE.c.submission_id == bindparam("submission_id"))
+
+
+@cache
+def _statements(dialect: str) -> tuple[Insert, Insert]:
+    """The two INSERTs of :func:`store`, built once per dialect (values are
+    bound at execution, so each request skips building and keying them)."""
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    response = (insert(RESPONSE).on_conflict_do_nothing(index_elements=[RESPONSE.c.submission_id])
+                .returning(RESPONSE.c.id))
+    # RETURNING makes SQLAlchemy batch the rows into one INSERT ... VALUES
+    # (insertmanyvalues) instead of one statement per answer.
+    answers = insert(ANSWER).returning(ANSWER.c.item_code)
+    return response, answers
 
 
 def store(submission: Submission) -> tuple[Stored, bool]:
@@ -306,38 +324,37 @@ def store(submission: Submission) -> tuple[Stored, bool]:
     looked up. A new rating costs the burst check, the response insert and
     one batched insert of its answers.
     """
+    connection = db.session.connection()
+    insert_response, insert_answers = _statements(connection.dialect.name)
     answers = submission.answers
     device = device_key()
     flag = BURST if is_burst(device, submission.centre.id, submission.submitted_at,
                              answers) else None
-    new_id = db.session.scalar(
-        _insert(Response).values(
-            submission_id=submission.submission_id,
-            centre_id=submission.centre.id,
-            questionnaire_id=submission.questionnaire.id,
-            questionnaire_version=submission.questionnaire.version,
-            language=submission.language,
-            channel=submission.channel,
-            started_at=submission.started_at,
-            submitted_at=submission.submitted_at,
-            received_at=utcnow(),
-            sex=submission.demographics.get("sex"),
-            age_group=submission.demographics.get("age_group"),
-            ethnic_group=submission.demographics.get("ethnic_group"),
-            comment=submission.comment,
-            device_key=device,
-            integrity_flag=flag,
-            excluded=False,
-        ).on_conflict_do_nothing(index_elements=[Response.submission_id])
-        .returning(Response.id)
-    )
+    new_id = connection.execute(insert_response, {
+        "submission_id": submission.submission_id,
+        "centre_id": submission.centre.id,
+        "questionnaire_id": submission.questionnaire.id,
+        "questionnaire_version": submission.questionnaire.version,
+        "language": submission.language,
+        "channel": submission.channel,
+        "started_at": submission.started_at,
+        "submitted_at": submission.submitted_at,
+        "received_at": utcnow(),
+        "sex": submission.demographics.get("sex"),
+        "age_group": submission.demographics.get("age_group"),
+        "ethnic_group": submission.demographics.get("ethnic_group"),
+        "comment": submission.comment,
+        "device_key": device,
+        "integrity_flag": flag,
+        "excluded": False,
+    }).scalar()
     if new_id is None:
-        existing = db.session.scalar(
-            select(Response.id).where(Response.submission_id == submission.submission_id))
+        existing = connection.execute(
+            _STORED_ID, {"submission_id": submission.submission_id}).scalar()
         if existing is None:  # cannot happen: the conflicting row is committed
             raise RuntimeError(f"submission {submission.submission_id} neither new nor stored")
         return Stored(existing, submission.submission_id), False
-    db.session.execute(_insert(Answer), [
+    connection.execute(insert_answers, [
         {"response_id": new_id, "item_code": code, "value": value}
         for code, value in answers.items()
     ])
