@@ -100,27 +100,46 @@ def _rows(results: Sequence[tuple[str | None, ScoreResult]]) -> Iterator[dict[st
                 }
 
 
-def _write(rows: Iterator[dict[str, object]], fmt: str, out: TextIO) -> None:
+def _text(value: object) -> str:
+    """A text cell: neutralised, quoted if it holds a comma, quote or newline."""
+    t = _cell_text(value)
+    return '"' + t.replace('"', '""') + '"' if any(ch in t for ch in ',"\n') else t
+
+
+def _nums(values: np.ndarray) -> list[str]:
+    return [repr(v) if math.isfinite(v) else "" for v in values.astype(np.float64).tolist()]
+
+
+def _csv_lines(results: Sequence[tuple[str | None, ScoreResult]]) -> Iterator[str]:
+    """The CSV rows of :func:`_rows`, built column by column (no dict per row)."""
+    for by_label, res in results:
+        n_dom = len(res.domains)
+        domains = ([""] * n_dom if by_label is None
+                   else [_text(str(d)) for d in res.domains])
+        per_ind = []
+        for ind in res.indicators:
+            s, m = ind.share, ind.mean
+            head = f"{_text(ind.code)},{_text(ind.kind)},"
+            cols = [[str(v) for v in s.n.tolist()], _nums(s.estimate), _nums(s.se),
+                    _nums(s.ci_low), _nums(s.ci_high), _nums(m.estimate), _nums(m.se),
+                    _nums(s.deff), _nums(m.deff), [str(v) for v in s.df.tolist()],
+                    [_text(";".join(dict.fromkeys((*fs, *fm))))
+                     for fs, fm in zip(s.flags, m.flags, strict=True)]]
+            per_ind.append([head + ",".join(cells) for cells in zip(*cols, strict=True)])
+        for d in range(n_dom):
+            for lines in per_ind:
+                yield f"{domains[d]},{lines[d]}\n"
+
+
+def _write(results: Sequence[tuple[str | None, ScoreResult]], fmt: str, out: TextIO) -> None:
     if fmt == "json":
         clean = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                  for k, v in r.items()} for r in rows]
+                  for k, v in r.items()} for r in _rows(results)]
         json.dump({"columns": list(COLUMNS), "rows": clean}, out, ensure_ascii=False)
         out.write("\n")
         return
     out.write(",".join(COLUMNS) + "\n")
-    for r in rows:
-        cells = []
-        for c in COLUMNS:
-            v = r[c]
-            if isinstance(v, float):
-                cells.append(_num(v))
-            elif isinstance(v, str):
-                t = _cell_text(v)
-                cells.append('"' + t.replace('"', '""') + '"' if any(ch in t for ch in ',"\n')
-                             else t)
-            else:
-                cells.append(str(v))
-        out.write(",".join(cells) + "\n")
+    out.writelines(_csv_lines(results))
 
 
 def run(args: argparse.Namespace) -> list[tuple[str | None, ScoreResult]]:
@@ -134,12 +153,10 @@ def run(args: argparse.Namespace) -> list[tuple[str | None, ScoreResult]]:
         items = [c for c in table.header if ITEM_PATTERN.match(c)]
         if not items:
             raise UsageError(f"{args.data}: no item columns named q<digits>; use --items")
-    ratings = np.empty((table.n_rows, len(items)), order="F")
-    for j, c in enumerate(items):
-        ratings[:, j] = table.ratings(c)
+    ratings = table.rating_matrix(items)  # int8 codes, 0 = missing
     if table.n_rows == 0:
         raise UsageError(f"{args.data}: no data rows")
-    no_valid = [c for j, c in enumerate(items) if np.all(np.isnan(ratings[:, j]))]
+    no_valid = [c for j, c in enumerate(items) if not ratings[:, j].any()]
     if no_valid:
         raise UsageError(f"{args.data}: item {no_valid[0]!r} has no valid rating (1..5)")
     weights = table.numbers(args.weight) if args.weight else None
@@ -190,12 +207,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         results = run(args)
-        rows = _rows(results)
         if args.output:
             with open(args.output, "w", encoding="utf-8", newline="") as fh:
-                _write(rows, args.format, fh)
+                _write(results, args.format, fh)
         else:
-            _write(rows, args.format, sys.stdout)
+            _write(results, args.format, sys.stdout)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     except (UsageError, CsvError, ValueError, OSError) as exc:

@@ -11,13 +11,19 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
-VALID_BYTES = np.full(256, np.nan)
-VALID_BYTES[ord("1"):ord("5") + 1] = np.arange(1.0, 6.0)
+CODE_BYTES = np.zeros(256, dtype=np.int8)  # one-byte fields "1".."5" -> 1..5
+CODE_BYTES[ord("1"):ord("5") + 1] = np.arange(1, 6)
+# bytes that can start a field float() reads as a number; any other field is missing
+NUMBER_START = np.zeros(256, dtype=bool)
+NUMBER_START[np.frombuffer(b"0123456789+-. \t\x0b\x0c", dtype=np.uint8)] = True
+
+
+ROW_CHUNK = 1 << 15  # rows per block when cutting fields
 
 
 class CsvError(ValueError):
@@ -30,10 +36,12 @@ class Table:
 
     header: tuple[str, ...]
     n_rows: int
-    _data: bytes | None
+    _data: NDArray[np.uint8] | None  # the body's bytes (a view of the file's)
     _delims: NDArray[np.int64] | None  # positions of every comma and newline
     _rows: list[list[str]] | None
     path: str
+    _codes: dict[str, tuple[NDArray[np.int64], NDArray[np.str_]]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     def _col(self, name: str) -> int:
         try:
@@ -64,34 +72,55 @@ class Table:
             start[1:] = self._delims[ncol - 1::ncol][:-1] + 1
         return start, end
 
+    def rating_codes(self, name: str) -> NDArray[np.int8]:
+        """A rating column as int8 codes: 1..5, 0 for anything else (text, blank)."""
+        return self.rating_matrix([name])[:, 0]
+
+    def rating_matrix(self, names: Sequence[str]) -> NDArray[np.int8]:
+        """Rating columns as an (n, J) column-major int8 array of codes 1..5, 0 for
+        anything else (text, blank).
+
+        Works through the field table in blocks of rows (sequential memory):
+        one-byte fields are looked up; only the rare longer fields that can be
+        numbers ("4.0", " 4") are parsed, once per distinct value.
+        """
+        ks = [self._col(nm) for nm in names]
+        out = np.empty((self.n_rows, len(ks)), dtype=np.int8, order="F")
+        if self._rows is not None or self._delims is None or self._data is None:
+            for j, nm in enumerate(names):
+                out[:, j] = _parsed_codes(self._raw(nm))
+            return out
+        buf = self._data
+        ncol = len(self.header)
+        ends = self._delims.reshape(self.n_rows, ncol)
+        cand_start, cand_end, cand_cell = [], [], []
+        for lo in range(0, self.n_rows, ROW_CHUNK):
+            e = ends[lo:lo + ROW_CHUNK]
+            st = np.empty_like(e)
+            st[:, 1:] = e[:, :-1] + 1
+            st[:, 0] = np.concatenate(([0] if lo == 0 else [ends[lo - 1, -1] + 1],
+                                       e[:-1, -1] + 1))
+            end = e[:, ks]
+            start = st[:, ks]
+            length = end - start
+            first = buf[start]  # start <= end, the field's delimiter: inside the buffer
+            out[lo:lo + e.shape[0]] = np.where(length == 1, CODE_BYTES[first], np.int8(0))
+            cand = np.flatnonzero((length > 1) & NUMBER_START[first])
+            if cand.size:
+                cand_start.append(start.reshape(-1)[cand])
+                cand_end.append(end.reshape(-1)[cand])
+                cand_cell.append(cand + lo * len(ks))
+        if cand_cell:
+            cell = np.concatenate(cand_cell)
+            codes = _parsed_codes(_cut(buf, np.concatenate(cand_start),
+                                       np.concatenate(cand_end)))
+            out[cell // len(ks), cell % len(ks)] = codes
+        return out
+
     def ratings(self, name: str) -> NDArray[np.float64]:
         """A rating column: 1..5 as float, anything else (text, blank) NaN."""
-        if self._rows is None and self._delims is not None:
-            k = self._col(name)
-            start, end = self._bounds(k)
-            buf = np.frombuffer(self._data or b"", dtype=np.uint8)
-            out = VALID_BYTES[buf[start]] if buf.shape[0] else np.full(start.shape[0], np.nan)
-            other = (end - start) != 1
-            out[other] = np.nan
-            rows = np.flatnonzero(other & (end > start))
-            if rows.size and self._data is not None:
-                text = _cut(self._data, start[rows], end[rows])
-                uniq, inv = np.unique(text, return_inverse=True)
-                vals = np.array([_float_or_nan(u) for u in uniq])
-                out[rows] = vals[inv.reshape(-1)]
-            return out
-        raw = self._raw(name)
-        out = np.full(raw.shape[0], np.nan)
-        lengths = np.char.str_len(raw)
-        one = lengths == 1
-        first = raw.view(np.uint8).reshape(raw.shape[0], -1)[:, 0]
-        out[one] = VALID_BYTES[first[one]]
-        other = ~one & (lengths > 0)
-        if other.any():
-            uniq, inv = np.unique(raw[other], return_inverse=True)
-            vals = np.array([_float_or_nan(u) for u in uniq])
-            out[other] = vals[inv.reshape(-1)]
-        return out
+        codes = self.rating_codes(name)
+        return np.where(codes > 0, codes, np.nan)
 
     def numbers(self, name: str) -> NDArray[np.float64]:
         """A numeric column; a non-number is an error naming the line."""
@@ -114,6 +143,12 @@ class Table:
 
     def codes(self, name: str) -> tuple[NDArray[np.int64], NDArray[np.str_]]:
         """Integer codes and text labels of a column (one sort, no text per row)."""
+        hit = self._codes.get(name)
+        if hit is None:
+            hit = self._codes[name] = self._make_codes(name)
+        return hit
+
+    def _make_codes(self, name: str) -> tuple[NDArray[np.int64], NDArray[np.str_]]:
         raw = self._raw(name)
         width = raw.dtype.itemsize
         if width <= 8:
@@ -129,16 +164,30 @@ class Table:
         return inv.reshape(-1).astype(np.int64), labels
 
 
-def _cut(data: bytes, start: NDArray[np.int64], end: NDArray[np.int64]) -> NDArray[np.bytes_]:
-    """Fields ``data[start:end]`` as a fixed-width byte-string array."""
+def _cut(buf: NDArray[np.uint8], start: NDArray[np.int64],
+         end: NDArray[np.int64]) -> NDArray[np.bytes_]:
+    """Fields ``buf[start:end]`` as a fixed-width byte-string array."""
     length = end - start
     width = max(int(length.max(initial=0)), 1)
-    buf = np.frombuffer(data, dtype=np.uint8)
     last = buf.shape[0] - 1
     cells = np.zeros((start.shape[0], width), dtype=np.uint8)
-    for b in range(width):  # one gather per byte position, not per row
-        cells[:, b] = np.where(b < length, buf[np.minimum(start + b, last)], 0)
+    offsets = np.arange(width)
+    for lo in range(0, start.shape[0], ROW_CHUNK):  # a block of rows at a time
+        s = start[lo:lo + ROW_CHUNK, None]
+        inside = offsets[None, :] < length[lo:lo + ROW_CHUNK, None]
+        cells[lo:lo + ROW_CHUNK] = np.where(inside, buf[np.minimum(s + offsets, last)], 0)
     return cells.view(f"S{width}").reshape(-1)
+
+
+def _parsed_codes(raw: NDArray[np.bytes_]) -> NDArray[np.int8]:
+    """Rating codes of text fields, parsing each distinct value once."""
+    uniq, inv = np.unique(raw, return_inverse=True)
+    codes = np.zeros(uniq.shape[0], dtype=np.int8)
+    for k, u in enumerate(uniq.tolist()):
+        v = _float_or_nan(u)
+        if v in (1.0, 2.0, 3.0, 4.0, 5.0):
+            codes[k] = int(v)
+    return codes[inv.reshape(-1)]
 
 
 def _float_or_nan(value: bytes) -> float:
@@ -155,14 +204,18 @@ def read_table(path: str) -> Table:
             data = fh.read()
     except OSError as exc:
         raise CsvError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     if b"\r" in data:
-        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    data = data.rstrip(b"\n") + b"\n"
-    head_end = data.find(b"\n")
+        data = data[start:].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        start = 0
+    end = len(data)  # the body ends before any trailing blank lines
+    while end > start and data[end - 1] == 10:
+        end -= 1
+    head_end = data.find(b"\n", start, end)
+    if head_end < 0:
+        head_end = end
     try:
-        header_text = data[:head_end].decode("utf-8")
+        header_text = data[start:head_end].decode("utf-8")
     except UnicodeDecodeError:
         raise CsvError(f"{path}: not UTF-8 text") from None
     header = tuple(next(csv.reader([header_text])))
@@ -170,11 +223,15 @@ def read_table(path: str) -> Table:
         raise CsvError(f"{path}: empty file")
     if len(set(header)) != len(header):
         raise CsvError(f"{path}: duplicate column names in the header")
-    body = data[head_end + 1:]
-    if b'"' in body:
-        return _read_with_csv(path, header, body)
+    if data.find(b'"', head_end, end) >= 0:
+        return _read_with_csv(path, header, data[head_end + 1:end] + b"\n")
     ncol = len(header)
-    buf = np.frombuffer(body, dtype=np.uint8)
+    if head_end >= end:
+        buf = np.zeros(0, dtype=np.uint8)
+    elif end < len(data):  # a view of the file's bytes, up to the last newline
+        buf = np.frombuffer(data, dtype=np.uint8, count=end - head_end, offset=head_end + 1)
+    else:
+        buf = np.frombuffer(data[head_end + 1:] + b"\n", dtype=np.uint8)
     is_newline = buf == 10
     n_rows = int(np.count_nonzero(is_newline))
     delims = np.flatnonzero(is_newline | (buf == 44))
@@ -186,7 +243,7 @@ def read_table(path: str) -> Table:
         bad = int(np.flatnonzero(fields != ncol)[0]) if np.any(fields != ncol) else 0
         raise CsvError(f"{path}, line {bad + 2}: {int(fields[bad])} fields; "
                        f"the header has {ncol}")
-    return Table(header=header, n_rows=n_rows, _data=body, _delims=delims,
+    return Table(header=header, n_rows=n_rows, _data=buf, _delims=delims,
                  _rows=None, path=path)
 
 
