@@ -24,6 +24,7 @@ NUMBER_START[np.frombuffer(b"0123456789+-. \t\x0b\x0c", dtype=np.uint8)] = True
 
 
 ROW_CHUNK = 1 << 15  # rows per block when cutting fields
+BYTE_CHUNK = 1 << 20  # bytes per block when finding delimiters
 
 
 class CsvError(ValueError):
@@ -37,7 +38,7 @@ class Table:
     header: tuple[str, ...]
     n_rows: int
     _data: NDArray[np.uint8] | None  # the body's bytes (a view of the file's)
-    _delims: NDArray[np.int64] | None  # positions of every comma and newline
+    _delims: NDArray[np.integer] | None  # positions of every comma and newline
     _rows: list[list[str]] | None
     path: str
     _codes: dict[str, tuple[NDArray[np.int64], NDArray[np.str_]]] = field(
@@ -58,7 +59,7 @@ class Table:
             raise CsvError(f"{self.path}: table has no parsed data")
         return _cut(self._data, *self._bounds(k))
 
-    def _bounds(self, k: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    def _bounds(self, k: int) -> tuple[NDArray[np.integer], NDArray[np.integer]]:
         """Start and end byte offsets of column ``k`` in every row."""
         if self._delims is None:
             raise CsvError(f"{self.path}: table has no parsed data")
@@ -164,8 +165,8 @@ class Table:
         return inv.reshape(-1).astype(np.int64), labels
 
 
-def _cut(buf: NDArray[np.uint8], start: NDArray[np.int64],
-         end: NDArray[np.int64]) -> NDArray[np.bytes_]:
+def _cut(buf: NDArray[np.uint8], start: NDArray[np.integer],
+         end: NDArray[np.integer]) -> NDArray[np.bytes_]:
     """Fields ``buf[start:end]`` as a fixed-width byte-string array."""
     length = end - start
     width = max(int(length.max(initial=0)), 1)
@@ -232,10 +233,7 @@ def read_table(path: str) -> Table:
         buf = np.frombuffer(data, dtype=np.uint8, count=end - head_end, offset=head_end + 1)
     else:
         buf = np.frombuffer(data[head_end + 1:] + b"\n", dtype=np.uint8)
-    is_newline = buf == 10
-    n_rows = int(np.count_nonzero(is_newline))
-    delims = np.flatnonzero(is_newline | (buf == 44))
-    del is_newline
+    delims, n_rows = _delimiters(buf)
     if delims.shape[0] != n_rows * ncol or not np.all(buf[delims[ncol - 1::ncol]] == 10):
         newlines = buf[delims] == 10
         line_of = np.cumsum(newlines) - newlines
@@ -245,6 +243,22 @@ def read_table(path: str) -> Table:
                        f"the header has {ncol}")
     return Table(header=header, n_rows=n_rows, _data=buf, _delims=delims,
                  _rows=None, path=path)
+
+
+def _delimiters(buf: NDArray[np.uint8]) -> tuple[NDArray[np.integer], int]:
+    """Positions of every comma and newline, found in cache-sized chunks (int32
+    positions when the file is under 2 GiB), and the number of newlines."""
+    dtype = np.int32 if buf.shape[0] < 2**31 else np.int64
+    parts = []
+    lines = 0
+    for lo in range(0, buf.shape[0], BYTE_CHUNK):
+        chunk = buf[lo:lo + BYTE_CHUNK]
+        newline = chunk == 10
+        lines += int(np.count_nonzero(newline))
+        hits = np.flatnonzero(newline | (chunk == 44)).astype(dtype)
+        hits += lo
+        parts.append(hits)
+    return (np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)), lines
 
 
 def _read_with_csv(path: str, header: Sequence[str], body: bytes) -> Table:
