@@ -23,6 +23,7 @@ from sqlalchemy import (
     Uuid,
     false,
     func,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -117,6 +118,9 @@ class Response(db.Model):
         CheckConstraint(f"channel IN {CHANNELS!r}", name="channel"),
         Index("ix_response_centre_submitted", "centre_id", "submitted_at"),
         Index("ix_response_device_submitted", "device_key", "submitted_at"),
+        # Small: lets the dashboard notice exclusions without reading every response.
+        Index("ix_response_excluded", "id", sqlite_where=text("excluded = 1"),
+              postgresql_where=text("excluded")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -135,6 +135,24 @@ def response_days(centre_id: int, first_day: int, end_day: int) -> tuple[np.ndar
     return ids, (secs + utc_offset_seconds()) // 86400
 
 
+def change_signal() -> tuple[int, int, int]:
+    """(highest response id, excluded responses, sum of their ids): cheap (the
+    primary key and a small partial index), and changed by every new rating
+    and every exclusion decision."""
+    top = db.session.scalar(select(func.max(Response.id))) or 0
+    count, total = db.session.execute(
+        select(func.count(), func.sum(Response.id))
+        .where(Response.excluded == True)).one()  # noqa: E712 -- the partial index's predicate
+    return int(top), int(count), int(total or 0)
+
+
+def centres_rated_late(after_id: int, today: int) -> set[int]:
+    """Centres with a response numbered above ``after_id`` submitted before today."""
+    return set(db.session.scalars(
+        select(Response.centre_id).distinct()
+        .where(Response.id > after_id, Response.submitted_at < day_start_utc(today))))
+
+
 Fingerprint = tuple[int, int, int]
 
 

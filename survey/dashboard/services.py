@@ -17,10 +17,9 @@ rebuilt day invalidates them.
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
@@ -201,37 +200,55 @@ def setting(centres: Sequence[Centre]) -> Setting:
 # the cache of finished days
 
 
-#: Seconds for which a centre's cached days, once compared with its responses,
-#: are trusted by the province-wide numbers (overview, province line) without a
-#: new comparison: that comparison reads every response of every centre in the
-#: range (a million a year). A centre's own page always compares its own days,
-#: so its late ratings and exclusions show at once; elsewhere within a minute.
-RECHECK_SECONDS = 60.0
+#: A transaction may commit after one with a higher response id: ratings up to
+#: this many ids below the last highest one seen are looked at again.
+ID_MARGIN = 1000
+_CHECKED = "hailong.dashboard.checked"
+
+
+@dataclass(slots=True)
+class _Checked:
+    """Per app: the change signal last seen and the day ranges known to be exact."""
+
+    signal: tuple[int, int, int] | None = None
+    ranges: dict[tuple[int, str], tuple[int, int]] = field(default_factory=dict)
+
+
+def _forget_changed(state: _Checked, today: int) -> None:
+    """Drop the ranges of centres whose finished days may have changed since the
+    last look: new ratings submitted before today, or any exclusion decision."""
+    signal = queries.change_signal()
+    last = state.signal
+    if last is None or last[1:] != signal[1:]:
+        state.ranges.clear()
+    elif signal[0] != last[0]:
+        late = queries.centres_rated_late(last[0] - ID_MARGIN, today)
+        state.ranges = {key: span for key, span in state.ranges.items() if key[0] not in late}
+    state.signal = signal
 
 
 def ensure_day_cache(centres: Sequence[Centre], layouts: dict[int, Layout], first_day: int,
                      end_day: int, *, exact: Sequence[int] = ()) -> None:
     """Make ``DayMoments`` hold every finished day in ``[first_day, end_day)`` exactly.
 
-    One grouped query compares the counted responses with the cache per
-    centre; only centres that differ (new days, late ratings, exclusions, a
-    new layout) are inspected day by day, and all their differing days are
-    rebuilt from one read of their answers. Centres compared less than
-    :data:`RECHECK_SECONDS` ago over the same or a wider range are skipped,
-    except those in ``exact``. Flushes.
+    Centres whose days may have changed since this app last compared them
+    (:func:`queries.change_signal`: a new rating for a past day, an
+    exclusion), whose range was not compared yet, or in ``exact`` are compared
+    with one grouped query over their counted responses; only centres that
+    differ are inspected day by day, and all their differing days are rebuilt
+    from one read of their answers. Flushes.
     """
     end_day = min(end_day, queries.local_today())
     if end_day <= first_day or not centres:
         return
-    checked: dict[tuple[int, str], tuple[int, int, float]] = current_app.extensions.setdefault(
-        "hailong.dashboard.checked", {})
-    now = time.monotonic()
+    state: _Checked = current_app.extensions.setdefault(_CHECKED, _Checked())
+    _forget_changed(state, end_day)
 
-    def fresh(centre_id: int) -> bool:
-        lo, hi, at = checked.get((centre_id, layouts[centre_id].signature), (0, 0, -np.inf))
-        return lo <= first_day and end_day <= hi and now - at < RECHECK_SECONDS
+    def known(centre_id: int) -> bool:
+        lo, hi = state.ranges.get((centre_id, layouts[centre_id].signature), (0, 0))
+        return lo <= first_day and end_day <= hi
 
-    ids = [c.id for c in centres if c.id in exact or not fresh(c.id)]
+    ids = [c.id for c in centres if c.id in exact or not known(c.id)]
     if not ids:
         return
     live = queries.live_fingerprints(ids, first_day, end_day)
@@ -242,7 +259,10 @@ def ensure_day_cache(centres: Sequence[Centre], layouts: dict[int, Layout], firs
         days, print_ = cached.get(centre_id, (0, (0, 0, 0)))
         if days != span or print_ != live.get(centre_id, (0, 0, 0)):
             _rebuild_centre_days(centre_id, layouts[centre_id], first_day, end_day)
-        checked[(centre_id, layouts[centre_id].signature)] = (first_day, end_day, now)
+        key = (centre_id, layouts[centre_id].signature)
+        lo, hi = state.ranges.get(key, (first_day, end_day))
+        state.ranges[key] = ((min(lo, first_day), max(hi, end_day))
+                             if lo <= end_day and first_day <= hi else (first_day, end_day))
     db.session.flush()
 
 
@@ -309,8 +329,10 @@ def memoised(key: tuple[Any, ...], compute: Callable[[], T],
 
 
 def clear_memo() -> None:
+    """Forget memoised sums and what the current app knows about its cache."""
     _MEMO.clear()
     _DAYS.clear()
+    current_app.extensions.pop(_CHECKED, None)
 
 
 def _fingerprints(centre_ids: Sequence[int], layouts: dict[int, Layout], first_day: int,

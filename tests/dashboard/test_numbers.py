@@ -160,21 +160,27 @@ def test_exclusions_and_late_ratings_change_the_cached_days(
         assert point.n == expected(data, ("ALPHA",), range(3, 4)).n
 
 
-def test_province_numbers_recheck_other_centres_after_a_while(
-        app: Flask, province: Rows, add_ratings: Callable[..., None],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_province_numbers_see_late_ratings_and_exclusions_at_any_centre(
+        app: Flask, province: Rows, add_ratings: Callable[..., None]) -> None:
     with app.app_context():
         first, _ = services.overview(queries.active_centres(), queries.local_today(), 30)
-        beta = next(s for s in first if s.centre.code == "BETA").current.n
+        n = {s.centre.code: s.current.n for s in first}
         db.session.commit()
     add_ratings("BETA", [[5, 5, 5, 5, 5, 5]] * 4, days_ago=5)  # late, at another centre
     with app.app_context():
         centres = queries.active_centres()
         today = queries.local_today()
-        trusted, _ = services.overview(centres, today, 30)
-        assert next(s for s in trusted if s.centre.code == "BETA").current.n == beta
-        monkeypatch.setattr(services, "RECHECK_SECONDS", 0.0)
-        rechecked, whole = services.overview(centres, today, 30)
-        assert next(s for s in rechecked if s.centre.code == "BETA").current.n == beta + 4
+        again, whole = services.overview(centres, today, 30)
+        assert {s.centre.code: s.current.n for s in again} == {**n, "BETA": n["BETA"] + 4}
         data = {**province, "BETA": province["BETA"] + [(5, [5, 5, 5, 5, 5, 5])] * 4}
+        assert_equal(whole, expected(data, ("ALPHA", "BETA", "GAMMA"), range(0, 30)))
+        gamma = db.session.scalar(select(Centre.id).where(Centre.code == "GAMMA"))
+        db.session.execute(update(Response).where(
+            Response.centre_id == gamma,
+            Response.submitted_at < queries.day_start_utc(today - 1)).values(excluded=True))
+        db.session.commit()
+        after, whole = services.overview(centres, today, 30)
+        gamma_now = next(s for s in after if s.centre.code == "GAMMA").current
+        assert gamma_now.n == sum(1 for ago, _ in province["GAMMA"] if ago <= 1)
+        data["GAMMA"] = [(ago, row) for ago, row in province["GAMMA"] if ago <= 1]
         assert_equal(whole, expected(data, ("ALPHA", "BETA", "GAMMA"), range(0, 30)))
