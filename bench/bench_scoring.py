@@ -10,8 +10,8 @@ Usage::
     index with CIs for every centre (conditional design) and the province;
 (c) the whole ``python -m scoring.cli`` process on an n-row CSV (wall time and
     peak memory of the child process).
-``--r`` also times ``r_reference.R`` (items, domains, rake sections) on a
-100,000-row CSV made by the same generator.
+``--r`` also times ``r_reference.R`` (items, domains, rake sections) on the
+first ``--r-n`` (default 100,000) rows of the same generated data.
 """
 
 from __future__ import annotations
@@ -155,12 +155,12 @@ def bench_c(path: Path, elements: Path) -> None:
           f"{cpu:.2f} s CPU (user+sys), peak RSS {peak:.0f} MiB")
 
 
-def bench_r(d: dict[str, np.ndarray], tmp: Path) -> None:
+def bench_r(d: dict[str, np.ndarray], tmp: Path, n: int) -> None:
     if shutil.which("Rscript") is None:
         print("(R) Rscript not found: skipped")
         return
-    small = {k: v[:100_000] for k, v in d.items()}
-    path = tmp / "r100k.csv"
+    small = {k: v[:n] for k, v in d.items()}
+    path = tmp / "r-data.csv"
     write_csv(small, path)
     margins = tmp / "margins.csv"
     with open(margins, "w", encoding="utf-8", newline="") as fh:
@@ -176,7 +176,7 @@ def bench_r(d: dict[str, np.ndarray], tmp: Path) -> None:
            "--ci-methods", "xlogit"]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True)
-    print(f"(R) r_reference.R items+domains+rake on 100,000 rows: "
+    print(f"(R) r_reference.R items+domains+rake on {n:,} rows: "
           f"{time.perf_counter() - t0:.1f} s wall")
     for row in csv.DictReader(open(out / "timings.csv", encoding="utf-8")):
         print(f"    R section {row['section']}: {float(row['seconds']):.1f} s")
@@ -186,14 +186,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--r", action="store_true", help="also time R on 100,000 rows")
+    ap.add_argument("--r", action="store_true", help="also time R on the first --r-n rows")
+    ap.add_argument("--r-n", type=int, default=100_000, help="rows for R (default 100,000)")
     ap.add_argument("--only-r", action="store_true", help="time R only")
     a = ap.parse_args()
     d = generate(a.n, a.seed)
     print(f"n = {a.n:,}, 20 items, 600 centres, 12 strata; {os.cpu_count()} CPUs")
     if a.only_r:
         with tempfile.TemporaryDirectory() as tmpdir:
-            bench_r(d, Path(tmpdir))
+            bench_r(d, Path(tmpdir), a.r_n)
         return
     bench_a(d)
     bench_b(d)
@@ -208,7 +209,7 @@ def main() -> None:
                 fh.writelines(f"{it},{e}\n" for it in its)
         bench_c(path, elements)
         if a.r:
-            bench_r(d, tmp)
+            bench_r(d, tmp, a.r_n)
 
 
 if __name__ == "__main__":

@@ -248,11 +248,12 @@ def rating_codes(ratings: ArrayLike) -> NDArray[np.int8]:
     out = np.empty(arr.shape, dtype=np.int8, order="F")
     for j in range(arr.shape[1]):
         col = arr[:, j]
-        with np.errstate(invalid="ignore"):
-            ok = (col >= 1) & (col <= 5)
-            if col.dtype.kind == "f":
-                ok &= col == np.trunc(col)
-        out[:, j] = np.where(ok, col, 0)
+        with np.errstate(invalid="ignore"):  # NaN and out-of-range values cast to junk
+            code = col.astype(np.int8)
+        ok = (code >= 1) & (code <= 5)
+        if col.dtype.kind in "fiu" and col.dtype != np.int8:
+            ok &= col == code  # an integer in range: the cast kept it
+        out[:, j] = np.where(ok, code, np.int8(0))
     return out
 
 
