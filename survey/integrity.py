@@ -94,7 +94,7 @@ def is_burst(device: str | None, centre_id: int, submitted_at: datetime,
     for response_id, code, value in db.session.connection().execute(_NEIGHBOUR_ANSWERS, {
         "device": device, "centre": centre_id,
         "low": submitted_at - window, "high": submitted_at + window,
-    }):
+    }).all():
         theirs.setdefault(response_id, {})[code] = value
     return any(
         sum(answers.get(code) != other.get(code) for code in answers.keys() | other.keys())
