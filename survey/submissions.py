@@ -214,8 +214,9 @@ def validate(payload: Mapping[str, Any], *, languages: frozenset[str]) -> Submis
         raw_answers = {}
     if questionnaire is not None:
         scale = questionnaire.scale.values
+        rating_codes = questionnaire.rating_codes  # built on each access
         for code_, value in raw_answers.items():
-            if code_ not in questionnaire.rating_codes:
+            if code_ not in rating_codes:
                 errors.append(FieldError(f"answers.{code_}", _("Unknown question.")))
             elif value is not None and (not isinstance(value, int) or isinstance(value, bool)):
                 errors.append(FieldError(f"answers.{code_}", _("Must be a whole number.")))
