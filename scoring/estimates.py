@@ -317,7 +317,9 @@ def _finish(
     return out[0], out[1]
 
 
-def _topological(nodes: Sequence[IndexNode], items: Sequence[str]) -> list[IndexNode]:
+def topological_order(nodes: Sequence[IndexNode], items: Sequence[str]) -> list[IndexNode]:
+    """Index nodes children first; duplicate codes, cycles, unknown children or items
+    raise ``ValueError``."""
     by_code = {nd.code: nd for nd in nodes}
     if len(by_code) != len(nodes):
         raise ValueError("index node codes must be unique")
@@ -415,7 +417,7 @@ def score(
         raise ValueError(f"ratings have {n_rows} rows; the design has {design.n}")
     if index is None:
         index = domain_index(design, domains)
-    order = _topological(tree, codes)
+    order = topological_order(tree, codes)
     by_code = {nd.code: nd for nd in tree}
     col = {c: j for j, c in enumerate(codes)}
     n_dom = index.n_domains

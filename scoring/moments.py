@@ -74,7 +74,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .design import FloatArray, IntArray, check_option
-from .estimates import DEFAULT_MIN_N, Estimates, IndexNode, valid_ratings
+from .estimates import (
+    DEFAULT_MIN_N,
+    Estimates,
+    IndexNode,
+    topological_order,
+    valid_ratings,
+)
 from .intervals import FALLBACK_FLAG, SHARE_CI_METHODS, ShareCI, share_interval
 
 CoverSet = frozenset[str]
@@ -444,7 +450,7 @@ def estimate_tree_from_moments(
                             b=a * np.nan_to_num(p[:, j:j + 1]), cover=frozenset((code,)),
                             missing=np.zeros(n_b, dtype=bool))
     item_avail = n_tot > 0
-    nodes = _order(tree, items)
+    nodes = topological_order(tree, items)
     for node in nodes:
         leaf = [col[c] for c in leaf_items(node, by_code)]
         cover = frozenset(items[j] for j in leaf)
@@ -526,37 +532,6 @@ def estimate_tree_from_moments(
                             df, n_d.astype(np.int64), lv.missing, ci=ci, alpha=alpha,
                             min_n=min_n)
     return out
-
-
-def _order(tree: Sequence[IndexNode], items: Sequence[str]) -> list[IndexNode]:
-    """Nodes children first; unknown children or items raise ``ValueError``."""
-    by_code = {node.code: node for node in tree}
-    if len(by_code) != len(tree):
-        raise ValueError("index node codes must be unique")
-    known = set(items)
-    order: list[IndexNode] = []
-    state: dict[str, int] = {}
-
-    def visit(code: str, path: tuple[str, ...]) -> None:
-        if state.get(code) == 2:
-            return
-        if state.get(code) == 1:
-            raise ValueError(f"index tree has a cycle: {' -> '.join((*path, code))}")
-        if code not in by_code:
-            raise ValueError(f"index node {path[-1]!r} names unknown child {code!r}")
-        state[code] = 1
-        node = by_code[code]
-        for item in node.items:
-            if item not in known:
-                raise ValueError(f"index node {code!r} names unknown item {item!r}")
-        for child in node.children:
-            visit(child, (*path, code))
-        state[code] = 2
-        order.append(node)
-
-    for node in tree:
-        visit(node.code, ())
-    return order
 
 
 def _finish(
