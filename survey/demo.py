@@ -121,7 +121,7 @@ def synthetic_ratings(questionnaire: Questionnaire, n: int, quality: float, year
 
 @click.command()
 @click.option("--year", type=int, default=None, help="Year of the ratings (default: this year).")
-@click.option("--responses", type=click.IntRange(0, 200_000), default=1500, show_default=True,
+@click.option("--responses", type=click.IntRange(0, 200_000), default=6000, show_default=True,
               help="Synthetic ratings per centre.")
 @click.option("--seed", type=int, default=2026, show_default=True)
 @with_appcontext
