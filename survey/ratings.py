@@ -53,20 +53,21 @@ ROW_BY_ROW_BATCH = 500
 _ZERO = ord("0")
 
 
-class _epoch(FunctionElement[int]):  # noqa: N801 -- SQL function naming
-    """Whole seconds since 1970-01-01 UTC of a stored UTC timestamp (floored)."""
+class epoch_seconds(FunctionElement[int]):  # noqa: N801 -- SQL function naming
+    """Whole seconds since 1970-01-01 UTC of a stored UTC timestamp (floored, so a
+    rating keeps the second, and the local day, it was submitted in)."""
 
     type = BigInteger()
     inherit_cache = True
 
 
-@compiles(_epoch, "sqlite")
-def _epoch_sqlite(element: _epoch, compiler: SQLCompiler, **kw: Any) -> str:
+@compiles(epoch_seconds, "sqlite")
+def _epoch_sqlite(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
 
 
-@compiles(_epoch, "postgresql")
-def _epoch_postgresql(element: _epoch, compiler: SQLCompiler, **kw: Any) -> str:
+@compiles(epoch_seconds, "postgresql")
+def _epoch_postgresql(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST(floor(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
 
 
@@ -249,7 +250,7 @@ def load_ratings(questionnaire: str | None = None, *, centre_ids: Sequence[int] 
     parts: dict[str, list[NDArray[Any]]] = {
         name: [] for name in ("rid", "centre", "stamp", "key", "ratings", "incomplete")}
     key_layout: list[int] = []
-    stmt = (select(Response.id, Response.centre_id, _epoch(Response.submitted_at), _key(),
+    stmt = (select(Response.id, Response.centre_id, epoch_seconds(Response.submitted_at), _key(),
                    _digits(Response.id))
             .where(*where).order_by(Response.id))
     k = 0

@@ -1,9 +1,9 @@
 """Reads for the dashboard: ratings as numpy arrays, cached day counts, comments,
 visible centres.
 
-Ratings leave the database in one ordered query and are pivoted with numpy
-into an ``n x items`` matrix (0 = no answer): one row per respondent, the
-PSU of the design. Finished days come from the :class:`DayMoments` cache as
+Ratings come from :func:`survey.ratings.load_ratings` (one digit string per
+response, decoded with numpy) as an ``n x items`` matrix (0 = no answer): one
+row per respondent, the PSU of the design. Finished days come from the :class:`DayMoments` cache as
 counts (moments), never as ratings. Responses an analyst excluded
 (``Response.excluded``) are left out of every read here.
 """
@@ -18,32 +18,13 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import BigInteger, Select, func, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import Select, func, select
 
 from ..extensions import db
-from ..models import AdminUnit, Answer, Centre, DayMoments, Response, User
+from ..models import AdminUnit, Centre, DayMoments, Response, User
+from ..ratings import epoch_seconds, load_ratings
 
 EPOCH = date(1970, 1, 1)
-
-
-class epoch_seconds(FunctionElement[int]):  # noqa: N801 -- SQL function naming
-    """Seconds since 1970-01-01 UTC of a stored UTC timestamp."""
-
-    type = BigInteger()
-    inherit_cache = True
-
-
-@compiles(epoch_seconds, "sqlite")
-def _epoch_sqlite(element: epoch_seconds, compiler: SQLCompiler, **kw: object) -> str:
-    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
-
-
-@compiles(epoch_seconds, "postgresql")
-def _epoch_postgresql(element: epoch_seconds, compiler: SQLCompiler, **kw: object) -> str:
-    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS BIGINT)"
 
 
 def utc_offset_seconds() -> int:
@@ -96,33 +77,17 @@ def _counted(stmt: Select[Any], centre_ids: Sequence[int], first_day: int,
                       Response.submitted_at < day_start_utc(end_day))
 
 
-def load_answers(centre_ids: Sequence[int], first_day: int, end_day: int) -> RatingRows:
-    """Counted ratings at ``centre_ids`` on local days ``first_day <= d < end_day``."""
-    stmt = _counted(
-        select(Answer.response_id, Response.centre_id, epoch_seconds(Response.submitted_at),
-               Answer.item_code, Answer.value)
-        .join(Response, Response.id == Answer.response_id),
-        centre_ids, first_day, end_day).order_by(Answer.response_id)
-    rows = db.session.connection().execute(stmt).all()
-    if not rows:
-        empty = np.zeros(0, dtype=np.int64)
-        return RatingRows(empty, empty, empty, (), np.zeros((0, 0), dtype=np.uint8))
-    rid, centre, seconds, code, value = zip(*rows, strict=True)
-    rid_a = np.fromiter(rid, dtype=np.int64, count=len(rid))
-    starts = np.flatnonzero(np.r_[True, rid_a[1:] != rid_a[:-1]])
-    row_of = np.cumsum(np.r_[False, rid_a[1:] != rid_a[:-1]])
-    items = sorted(set(code))
-    column = {c: j for j, c in enumerate(items)}
-    col_of = np.fromiter(map(column.__getitem__, code), dtype=np.int64, count=len(code))
-    vals = np.fromiter((v or 0 for v in value), dtype=np.uint8, count=len(value))
-    matrix = np.zeros((starts.shape[0], len(items)), dtype=np.uint8)
-    matrix[row_of, col_of] = vals
-    seconds_a = np.fromiter(seconds, dtype=np.int64, count=len(seconds))[starts]
+def load_answers(centre_ids: Sequence[int], first_day: int, end_day: int,
+                 items: Sequence[str] | None = None) -> RatingRows:
+    """Counted responses at ``centre_ids`` on local days ``first_day <= d < end_day``
+    with their ratings of ``items`` (default: every item of their questionnaire
+    versions); a response without answers is a row of zeros."""
+    frame = load_ratings(centre_ids=centre_ids, start=day_start_utc(first_day),
+                         end=day_start_utc(end_day), items=items)
     return RatingRows(
-        response_id=rid_a[starts],
-        centre_id=np.fromiter(centre, dtype=np.int64, count=len(centre))[starts],
-        day=(seconds_a + utc_offset_seconds()) // 86400,
-        items=tuple(str(i) for i in items), ratings=matrix)
+        response_id=frame.response_id, centre_id=frame.centre_id.astype(np.int64),
+        day=(frame.submitted_at + utc_offset_seconds()) // 86400, items=frame.items,
+        ratings=np.nan_to_num(frame.ratings, nan=0.0).astype(np.uint8))
 
 
 def response_days(centre_id: int, first_day: int, end_day: int) -> tuple[np.ndarray, np.ndarray]:

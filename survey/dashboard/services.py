@@ -282,7 +282,7 @@ def _rebuild_centre_days(centre_id: int, layout: Layout, first_day: int, end_day
     if not stale:
         return
     lo, hi = min(stale), max(stale) + 1
-    rows = queries.load_answers([centre_id], lo, hi)
+    rows = queries.load_answers([centre_id], lo, hi, layout.items)
     table = counts_from_rows(rows, layout, rows.day - lo, hi - lo)
     # respondents whose answers are all absent are PSUs too: n from the responses
     table[:, 0] = counts[lo - first_day:hi - first_day]
@@ -383,7 +383,8 @@ def range_sums(centre_ids: Sequence[int], layouts: dict[int, Layout],
 def today_counts(centre_ids: Sequence[int], layouts: dict[int, Layout],
                  today: int) -> dict[int, np.ndarray]:
     """Each centre's counts of today, from today's answers."""
-    rows = queries.load_answers(centre_ids, today, today + 1)
+    rows = queries.load_answers(centre_ids, today, today + 1, tuple(dict.fromkeys(
+        code for centre_id in centre_ids for code in layouts[centre_id].items)))
     responses = queries.live_fingerprints(centre_ids, today, today + 1)
     out = {}
     for centre_id in centre_ids:
