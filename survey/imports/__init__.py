@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
+from ..spreadsheets import UnreadableFile, read_rows
+
 
 @dataclass(frozen=True, slots=True)
 class RowError:
@@ -51,3 +55,12 @@ def cell(row: list[object], position: int | None) -> object:
         value = value.strip()
         return value or None
     return value
+
+
+def read_upload(filename: str, data: bytes) -> tuple[list[str], list[list[object]]]:
+    """Header and rows of an uploaded CSV/XLSX; an unreadable file is rejected whole."""
+    try:
+        return read_rows(filename, data)
+    except UnreadableFile as exc:
+        raise ImportRejected([RowError(1, "", _("Cannot read the file: %(reason)s",
+                                                reason=str(exc)))]) from exc

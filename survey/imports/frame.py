@@ -22,8 +22,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import AuditLog, Centre, FrameCount
-from ..spreadsheets import UnreadableFile, read_rows
-from . import ImportRejected, RowError, cell, column_map
+from . import ImportRejected, RowError, cell, column_map, read_upload
 
 COLUMNS = {
     "centre": ("centre", "centre_code", "center", "ma_don_vi"),
@@ -81,11 +80,7 @@ def _dossiers(value: object) -> int | str:
 
 def import_frame_counts(filename: str, data: bytes, *, actor: str) -> FrameImportResult:
     """Validate every row, then replace the file's months; raise :class:`ImportRejected`."""
-    try:
-        header, rows = read_rows(filename, data)
-    except UnreadableFile as exc:
-        raise ImportRejected([RowError(1, "", _("Cannot read the file: %(reason)s",
-                                                reason=str(exc)))]) from exc
+    header, rows = read_upload(filename, data)
     positions = column_map(header, COLUMNS)
     missing = [name for name in COLUMNS if name not in positions]
     if missing:

@@ -32,9 +32,8 @@ from ..extensions import db
 from ..i18n import languages
 from ..models import AuditLog, Centre
 from ..questionnaires import DEMOGRAPHIC_CODES
-from ..spreadsheets import UnreadableFile, read_rows
 from ..submissions import SubmissionInvalid, store, validate
-from . import ImportRejected, RowError, cell
+from . import ImportRejected, RowError, cell, read_upload
 
 FIXED = ("centre", "date", "submission_id", "language", "comment", *DEMOGRAPHIC_CODES)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -73,11 +72,7 @@ def _rating(value: object) -> Any:
 
 def import_paper(filename: str, data: bytes, *, actor: str) -> PaperImportResult:
     """Validate every row like a kiosk submission, then store them all."""
-    try:
-        header, rows = read_rows(filename, data)
-    except UnreadableFile as exc:
-        raise ImportRejected([RowError(1, "", _("Cannot read the file: %(reason)s",
-                                                reason=str(exc)))]) from exc
+    header, rows = read_upload(filename, data)
     lowered = [h.lower() for h in header]
     known_items = {code for q in registry() for code in q.rating_codes}
     errors: list[RowError] = []
