@@ -349,3 +349,47 @@ def row_counts(app: Flask) -> Callable[[], dict[str, int]]:
             }
 
     return count
+
+
+#: A test-only questionnaire with one required item (no shipped form has one).
+REQUIRED_FORM = """\
+id = "required-test"
+version = 1
+title = "Phiếu có câu bắt buộc"
+intro = "Chỉ dùng trong kiểm thử"
+scale = "satisfaction5"
+
+[index]
+code = "required-test"
+name = "Chỉ số"
+
+[[aspects]]
+code = "service"
+name = "Dịch vụ"
+
+[[elements]]
+code = "staff"
+aspect = "service"
+name = "Công chức"
+
+[[items]]
+code = "q_must"
+element = "staff"
+text = "Câu bắt buộc"
+required = true
+
+[[items]]
+code = "q_may"
+element = "staff"
+text = "Câu không bắt buộc"
+"""
+
+
+@pytest.fixture
+def required_forms(tmp_path: Path) -> Path:
+    """A forms/ directory: the shipped scales and ``required-test`` v1 (``q_must`` required)."""
+    (tmp_path / "required-test").mkdir()
+    shipped = Path(__file__).resolve().parent.parent / "forms" / "scales.toml"
+    (tmp_path / "scales.toml").write_text(shipped.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "required-test" / "v1.toml").write_text(REQUIRED_FORM, encoding="utf-8")
+    return tmp_path

@@ -240,49 +240,12 @@ def test_oversized_body_is_refused_with_413(
     assert row_counts() == before
 
 
-REQUIRED_FORM = """\
-id = "required-test"
-version = 1
-title = "Phiếu có câu bắt buộc"
-intro = "Chỉ dùng trong kiểm thử"
-scale = "satisfaction5"
-
-[index]
-code = "required-test"
-name = "Chỉ số"
-
-[[aspects]]
-code = "service"
-name = "Dịch vụ"
-
-[[elements]]
-code = "staff"
-aspect = "service"
-name = "Công chức"
-
-[[items]]
-code = "q_must"
-element = "staff"
-text = "Câu bắt buộc"
-required = true
-
-[[items]]
-code = "q_may"
-element = "staff"
-text = "Câu không bắt buộc"
-"""
-
-
 def test_missing_required_item_is_refused(
-    tmp_path: Path, make_app: Callable[..., Flask], make_centre: Callable[..., Any],
+    required_forms: Path, make_app: Callable[..., Flask], make_centre: Callable[..., Any],
     row_counts: Callable[[], dict[str, int]],
 ) -> None:
-    (tmp_path / "required-test").mkdir()
-    (tmp_path / "scales.toml").write_text(
-        (PROJECT_ROOT / "forms" / "scales.toml").read_text(encoding="utf-8"), encoding="utf-8")
-    (tmp_path / "required-test" / "v1.toml").write_text(REQUIRED_FORM, encoding="utf-8")
     make_centre("REQ", questionnaire="required-test", version=1)
-    client = make_app(FORMS_DIR=str(tmp_path)).test_client()
+    client = make_app(FORMS_DIR=str(required_forms)).test_client()
     base = {"centre": "REQ", "questionnaire": "required-test", "version": 1,
             "language": "vi", "channel": "qr"}
     before = row_counts()

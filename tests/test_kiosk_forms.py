@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from survey.config import PROJECT_ROOT
 from survey.extensions import db
 from survey.models import Response
 
@@ -270,16 +269,10 @@ def test_no_client_address_is_stored(
 
 
 def test_a_missing_required_answer_is_shown_beside_its_question(
-    tmp_path: Path, make_app: Callable[..., Flask], make_centre: Callable[..., Any],
+    required_forms: Path, make_app: Callable[..., Flask], make_centre: Callable[..., Any],
 ) -> None:
-    from test_api import REQUIRED_FORM
-
-    (tmp_path / "required-test").mkdir()
-    (tmp_path / "scales.toml").write_text(
-        (PROJECT_ROOT / "forms" / "scales.toml").read_text(encoding="utf-8"), encoding="utf-8")
-    (tmp_path / "required-test" / "v1.toml").write_text(REQUIRED_FORM, encoding="utf-8")
     make_centre("REQ", questionnaire="required-test", version=1)
-    app = make_app(FORMS_DIR=str(tmp_path), WTF_CSRF_ENABLED=False)
+    app = make_app(FORMS_DIR=str(required_forms), WTF_CSRF_ENABLED=False)
     client = app.test_client()
     page = client.get("/kiosk/REQ/vi").get_data(as_text=True)
     submission_id = page.split('name="submission_id" type="hidden" value="')[1].split('"')[0]
