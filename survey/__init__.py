@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g, request, session
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
+from . import database  # noqa: F401 -- connection events: SQLite pragmas, idle pings
 from .config import load_config
 from .extensions import babel, csrf, db, limiter, login, migrate
 from .i18n import HailongDomain, Languages, select_format_locale, text_language
@@ -45,24 +44,12 @@ def _configure_database(app: Flask) -> None:
         if url.startswith("sqlite:///") and ":memory:" not in url:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     else:
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+        # No ping on every checkout (a round trip per request): a pooled
+        # connection idle for IDLE_PING_SECONDS is pinged (_ping_if_idle).
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": False})
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"),
                      render_as_batch=True)
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """SQLite: foreign keys on, WAL journal so readers never block the kiosk."""
-    module = type(dbapi_connection).__module__
-    if not module.startswith("sqlite3"):
-        return
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
 
 
 def _configure_i18n(app: Flask) -> None:

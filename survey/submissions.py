@@ -19,12 +19,13 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from flask_babel import gettext as _
-from sqlalchemy import Insert, Table, bindparam, event, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Insert, Table, bindparam, event, select
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
+from .database import pinging
 from .extensions import db
-from .integrity import BURST, clean_text, device_key, is_burst
+from .integrity import BURST, NEAR_IDENTICAL_ITEMS, clean_text, device_key, is_burst
 from .models import CHANNELS, Answer, Centre, Response, utcnow
 from .questionnaires import Questionnaire
 
@@ -304,10 +305,10 @@ _STORED_ID = select(RESPONSE.c.id).where(RESPONSE.c.submission_id == bindparam("
 
 
 @cache
-def _statements(dialect: str) -> tuple[Insert, Insert]:
-    """The two INSERTs of :func:`store`, built once per dialect (values are
-    bound at execution, so each request skips building and keying them)."""
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert
+def _sqlite_statements() -> tuple[Insert, Insert]:
+    """SQLite's two INSERTs of :func:`store`, built once (values are bound at
+    execution, so each request skips building and keying them)."""
+    insert = sqlite.insert
     response = (insert(RESPONSE).on_conflict_do_nothing(index_elements=[RESPONSE.c.submission_id])
                 .returning(RESPONSE.c.id))
     # RETURNING makes SQLAlchemy batch the rows into one INSERT ... VALUES
@@ -316,22 +317,49 @@ def _statements(dialect: str) -> tuple[Insert, Insert]:
     return response, answers
 
 
-def store(submission: Submission) -> tuple[Stored, bool]:
-    """Store a valid submission once; return it and whether it is new.
+#: PostgreSQL: the burst check, the response and its answers in one statement
+#: (one round trip; in autocommit mode also its own transaction). The burst
+#: rule is :func:`survey.integrity.is_burst`'s: a neighbour (same device and
+#: centre, at most 20 within the window) differing in at most ``near`` items,
+#: a missing answer counting as "no answer".
+_POSTGRESQL_STORE = """
+WITH mine (item_code, value) AS MATERIALIZED (
+    SELECT * FROM unnest(%(codes)s::varchar[], %(values)s::smallint[])
+), neighbour AS (
+    SELECT id FROM response
+    WHERE device_key = %(device_key)s AND centre_id = %(centre_id)s
+      AND submitted_at BETWEEN %(low)s AND %(high)s
+    LIMIT 20
+), new AS (
+    INSERT INTO response (submission_id, centre_id, questionnaire_id, questionnaire_version,
+                          language, channel, started_at, submitted_at, received_at, sex,
+                          age_group, ethnic_group, comment, device_key, integrity_flag, excluded)
+    VALUES (%(submission_id)s, %(centre_id)s, %(questionnaire_id)s, %(questionnaire_version)s,
+            %(language)s, %(channel)s, %(started_at)s, %(submitted_at)s, %(received_at)s,
+            %(sex)s, %(age_group)s, %(ethnic_group)s, %(comment)s, %(device_key)s,
+            CASE WHEN EXISTS (
+                SELECT FROM neighbour n
+                WHERE (SELECT count(*) FROM mine m
+                       LEFT JOIN answer a ON a.response_id = n.id AND a.item_code = m.item_code
+                       WHERE a.value IS DISTINCT FROM m.value)
+                    + (SELECT count(*) FROM answer a
+                       WHERE a.response_id = n.id AND a.value IS NOT NULL
+                         AND a.item_code <> ALL (%(codes)s::varchar[]))
+                    <= %(near)s
+            ) THEN %(burst)s END,
+            false)
+    ON CONFLICT (submission_id) DO NOTHING
+    RETURNING id
+), answers AS (
+    INSERT INTO answer (response_id, item_code, value)
+    SELECT new.id, mine.item_code, mine.value FROM new, mine
+)
+SELECT id FROM new
+"""
 
-    The caller commits. ``INSERT ... ON CONFLICT (submission_id) DO NOTHING``
-    decides atomically: a concurrent duplicate waits for the first one's
-    transaction and then inserts nothing, so only then is the stored id
-    looked up. A new rating costs the burst check, the response insert and
-    one batched insert of its answers.
-    """
-    connection = db.session.connection()
-    insert_response, insert_answers = _statements(connection.dialect.name)
-    answers = submission.answers
-    device = device_key()
-    flag = BURST if is_burst(device, submission.centre.id, submission.submitted_at,
-                             answers) else None
-    new_id = connection.execute(insert_response, {
+
+def _row(submission: Submission, device: str | None) -> dict[str, Any]:
+    return {
         "submission_id": submission.submission_id,
         "centre_id": submission.centre.id,
         "questionnaire_id": submission.questionnaire.id,
@@ -346,17 +374,116 @@ def store(submission: Submission) -> tuple[Stored, bool]:
         "ethnic_group": submission.demographics.get("ethnic_group"),
         "comment": submission.comment,
         "device_key": device,
-        "integrity_flag": flag,
         "excluded": False,
-    }).scalar()
+    }
+
+
+def _postgresql_parameters(submission: Submission) -> dict[str, Any]:
+    window = timedelta(seconds=current_app.config["INTEGRITY_BURST_SECONDS"])
+    row = _row(submission, device_key())
+    row.update(codes=list(submission.answers), values=list(submission.answers.values()),
+               low=submission.submitted_at - window, high=submission.submitted_at + window,
+               near=NEAR_IDENTICAL_ITEMS, burst=BURST)
+    return row
+
+
+def _store_postgresql(connection: Connection, submission: Submission) -> int | None:
+    return connection.exec_driver_sql(_POSTGRESQL_STORE,
+                                      _postgresql_parameters(submission)).scalar()
+
+
+def _store_sqlite(connection: Connection, submission: Submission) -> int | None:
+    insert_response, insert_answers = _sqlite_statements()
+    answers = submission.answers
+    row = _row(submission, device_key())
+    row["integrity_flag"] = BURST if is_burst(row["device_key"], submission.centre.id,
+                                              submission.submitted_at, answers) else None
+    new_id = connection.execute(insert_response, row).scalar()
+    if new_id is not None:
+        connection.execute(insert_answers, [
+            {"response_id": new_id, "item_code": code, "value": value}
+            for code, value in answers.items()
+        ])
+    return new_id
+
+
+def _store_on(connection: Connection, submission: Submission) -> tuple[Stored, bool]:
+    if connection.dialect.name == "postgresql":
+        new_id = _store_postgresql(connection, submission)
+    else:
+        new_id = _store_sqlite(connection, submission)
     if new_id is None:
         existing = connection.execute(
             _STORED_ID, {"submission_id": submission.submission_id}).scalar()
         if existing is None:  # cannot happen: the conflicting row is committed
             raise RuntimeError(f"submission {submission.submission_id} neither new nor stored")
         return Stored(existing, submission.submission_id), False
-    connection.execute(insert_answers, [
-        {"response_id": new_id, "item_code": code, "value": value}
-        for code, value in answers.items()
-    ])
     return Stored(new_id, submission.submission_id), True
+
+
+def store(submission: Submission) -> tuple[Stored, bool]:
+    """Store a valid submission once, in the session's transaction; return it
+    and whether it is new. The caller commits.
+
+    ``INSERT ... ON CONFLICT (submission_id) DO NOTHING`` decides atomically:
+    a concurrent duplicate waits for the first one's transaction and then
+    inserts nothing, so only then is the stored id looked up. A new rating
+    costs one statement on PostgreSQL (burst check, response and answers
+    together) and three on SQLite.
+    """
+    return _store_on(db.session.connection(), submission)
+
+
+_POSTGRESQL_STORED_ID = "SELECT id FROM response WHERE submission_id = %(submission_id)s"
+
+
+def save(submission: Submission) -> tuple[Stored, bool]:
+    """Store a valid submission once and commit it (the kiosk and the API).
+
+    On PostgreSQL this is the hot path of every kiosk: one statement on a
+    pooled psycopg connection in autocommit mode — one round trip, its own
+    transaction, committed before this returns — without SQLAlchemy's
+    execution layer. A connection that broke while pooled (a database
+    restart) is dropped and the statement sent once more on a fresh one:
+    the statement is idempotent on ``submission_id``.
+    """
+    if db.engine.dialect.name != "postgresql":
+        stored = store(submission)
+        db.session.commit()
+        return stored
+    parameters = _postgresql_parameters(submission)
+    try:
+        return _save_postgresql(submission.submission_id, parameters)
+    except _Disconnected:
+        with pinging():  # the database restarted: every pooled connection may be dead
+            return _save_postgresql(submission.submission_id, parameters)
+
+
+class _Disconnected(Exception):
+    """The pooled connection broke (the statement may or may not have committed)."""
+
+
+def _save_postgresql(submission_id: uuid.UUID, parameters: dict[str, Any]
+                     ) -> tuple[Stored, bool]:
+    pooled = db.engine.raw_connection()
+    try:
+        driver = pooled.driver_connection
+        driver.autocommit = True
+        try:
+            new = driver.execute(_POSTGRESQL_STORE, parameters).fetchone()
+            if new is not None:
+                return Stored(new[0], submission_id), True
+            existing = driver.execute(_POSTGRESQL_STORED_ID, parameters).fetchone()
+        finally:
+            if not driver.closed:
+                driver.autocommit = False
+    except Exception as exc:
+        pooled.invalidate()  # broken or in an unknown state: not back into the pool
+        if driver.broken:
+            raise _Disconnected from exc
+        raise
+    finally:
+        pooled.close()
+    if existing is None:  # cannot happen: the conflicting row is committed
+        raise RuntimeError(f"submission {submission_id} neither new nor stored")
+    return Stored(existing[0], submission_id), False

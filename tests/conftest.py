@@ -77,7 +77,7 @@ def _pg_schema_database(url: str, prefix: str) -> tuple[Database, sa.Engine]:
     admin = sa.create_engine(_sqlalchemy_url(url))
     with admin.begin() as connection:
         connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    options = {"connect_args": {"options": f"-csearch_path={schema}"}, "pool_pre_ping": True}
+    options = {"connect_args": {"options": f"-csearch_path={schema}"}}
     return Database(url, options, schema), admin
 
 

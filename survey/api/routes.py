@@ -14,7 +14,7 @@ from ..extensions import csrf, db, limiter
 from ..i18n import languages
 from ..models import Centre
 from ..questionnaires import Questionnaire
-from ..submissions import SubmissionInvalid, store, validate
+from ..submissions import SubmissionInvalid, save, validate
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Token-free JSON clients: CSRF protects cookie-authenticated forms; this API
@@ -121,8 +121,7 @@ def submit() -> JsonResponse:
     except SubmissionInvalid as exc:
         return _error(_("The submission is not valid; nothing was stored."), 400,
                       [e.as_dict() for e in exc.errors])
-    response, created = store(submission)
-    db.session.commit()
+    response, created = save(submission)
     return jsonify(id=response.id, submission_id=str(response.submission_id)), (
         201 if created else 200
     )

@@ -29,7 +29,7 @@ from ..extensions import db, limiter
 from ..i18n import languages
 from ..models import Centre, utcnow
 from ..questionnaires import Questionnaire
-from ..submissions import FieldError, SubmissionInvalid, store, validate
+from ..submissions import FieldError, SubmissionInvalid, save, validate
 from .forms import KIOSK_CHANNELS, KioskForm, build_form, form_payload
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates")
@@ -113,8 +113,7 @@ def form(code: str, lang: str) -> WerkzeugResponse:
         except SubmissionInvalid as exc:
             errors = _attach_to_fields(form, exc.errors)
         else:
-            _response, _created = store(submission)
-            db.session.commit()
+            save(submission)
             return redirect(url_for(".thanks", code=code, lang=lang, channel=form.channel.data))
     else:
         if "csrf_token" in form.errors:

@@ -6,8 +6,10 @@ Runs on SQLite, and on PostgreSQL with ``HAILONG_TEST_DATABASE_URL``.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +18,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from survey.extensions import db
-from survey.models import Answer, Centre, Response
+from survey.models import Answer, Centre, Response, utcnow
 
 RESPONSES = "/api/v1/responses"
 
@@ -27,8 +29,9 @@ def centre(make_centre: Callable[..., Any]) -> Any:
 
 
 @contextmanager
-def statements(app: Flask) -> Iterator[list[str]]:
-    """The SQL statements the app sends while the block runs."""
+def statements(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The SQL statements the app sends while the block runs: through
+    SQLAlchemy, and on PostgreSQL straight through psycopg (the submit path)."""
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
@@ -36,11 +39,22 @@ def statements(app: Flask) -> Iterator[list[str]]:
 
     with app.app_context():
         engine = db.engine
+    if engine.dialect.name == "postgresql":
+        import psycopg
+
+        execute = psycopg.Connection.execute
+
+        def recording(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+            record(None, None, str(query))
+            return execute(self, query, *args, **kwargs)
+
+        monkeypatch.setattr(psycopg.Connection, "execute", recording)
     event.listen(engine, "before_cursor_execute", record)
     try:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+        monkeypatch.undo()
 
 
 def test_concurrent_duplicates_give_one_row_201_then_200_with_its_id(
@@ -84,19 +98,55 @@ def test_retry_after_the_stored_one_answers_200_and_stores_nothing_more(
     assert row_counts() == counts
 
 
-def test_a_new_rating_takes_three_statements_and_a_retry_three(
+def test_a_new_rating_takes_one_statement_on_postgresql_three_on_sqlite(
     app: Flask, client: Any, centre: Any, submit_payload: Callable[..., dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     client.post(RESPONSES, json=submit_payload("THU"))  # the centre is now cached
     payload = submit_payload("THU")
-    with statements(app) as new:
+    postgresql = app.config["DATABASE_URL"].startswith("postgresql")
+    with statements(app, monkeypatch) as new:
         assert client.post(RESPONSES, json=payload).status_code == 201
-    # burst check, the response (ON CONFLICT DO NOTHING), its answers in one batch
-    assert new == ["SELECT", "INSERT", "INSERT"]
-    with statements(app) as retry:
+    # PostgreSQL: burst check, response and answers in one WITH ... INSERT (autocommit);
+    # SQLite: burst check, the response (ON CONFLICT DO NOTHING), its answers in one batch
+    assert new == (["WITH"] if postgresql else ["SELECT", "INSERT", "INSERT"])
+    with statements(app, monkeypatch) as retry:
         assert client.post(RESPONSES, json=payload).status_code == 200
-    # burst check, the insert that conflicts, the stored id
-    assert retry == ["SELECT", "INSERT", "SELECT"]
+    # ... then the stored id, as the insert conflicted
+    assert retry == (["WITH", "SELECT"] if postgresql else ["SELECT", "INSERT", "SELECT"])
+
+
+ANSWERED = {"q_access": 4, "q_procedure": 4, "q_staff": 4, "q_result": 4, "q_feedback": 4,
+            "overall": 4}
+
+
+@pytest.mark.parametrize(("second", "seconds_later", "flag"), [
+    ({}, 2, "burst"),  # identical
+    ({"q_staff": 2}, 2, "burst"),  # one item differs
+    ({"q_staff": None}, 2, "burst"),  # one item left unanswered
+    ({"q_staff": 2, "overall": 5}, 2, None),  # two differ
+    ({"q_staff": None, "q_result": 1}, 2, None),  # one unanswered, one differs
+    ({}, 11, None),  # identical, but outside the 10-second window
+    ({}, -3, "burst"),  # a queued rating sent after a later one
+], ids=["identical", "one-differs", "one-unanswered", "two-differ",
+        "unanswered-and-differs", "outside-window", "earlier"])
+def test_the_burst_rule_is_the_same_on_every_database(
+    app: Flask, client: Any, centre: Any, submit_payload: Callable[..., dict[str, Any]],
+    second: dict[str, int | None], seconds_later: int, flag: str | None,
+) -> None:
+    """PostgreSQL checks bursts inside its single INSERT, SQLite in Python: same cases."""
+    kiosk = {"X-Kiosk-Id": "kiosk-burst-0001"}
+    first_at = utcnow() - timedelta(minutes=1)
+    first = submit_payload("THU", answers=ANSWERED, submitted_at=first_at.isoformat())
+    later = submit_payload("THU", answers=ANSWERED | second, submitted_at=(
+        first_at + timedelta(seconds=seconds_later)).isoformat())
+    for payload in (first, later):
+        assert client.post(RESPONSES, json=payload, headers=kiosk).status_code == 201
+    with app.app_context():
+        flags = dict(db.session.execute(sa.select(Response.submission_id,
+                                                  Response.integrity_flag)).all())
+    assert flags == {uuid.UUID(first["submission_id"]): None,
+                     uuid.UUID(later["submission_id"]): flag}
 
 
 def test_deactivating_a_centre_in_this_process_takes_effect_at_once(
@@ -123,3 +173,57 @@ def test_centres_changed_elsewhere_are_seen_after_the_cache_time(
         db.session.execute(sa.update(Centre).where(Centre.id == centre.id).values(active=False))
         db.session.commit()
     assert client.post(RESPONSES, json=submit_payload("THU")).status_code == 400
+
+
+def _kill_pooled_connections(app: Flask) -> None:
+    """Terminate, from outside, every connection the app's pool holds (a database restart)."""
+    with app.app_context():
+        pids = []
+        for _ in range(2):  # check out two: both pooled connections, if two exist
+            connection = db.engine.raw_connection()
+            pids.append(connection.driver_connection.info.backend_pid)
+            connection.close()
+        url = db.engine.url
+    killer = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with killer.connect() as connection:
+        for pid in set(pids):
+            connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    killer.dispose()
+
+
+@pytest.fixture
+def postgresql_only(app: Flask) -> None:
+    if not app.config["DATABASE_URL"].startswith("postgresql"):
+        pytest.skip("pooled PostgreSQL connections")
+
+
+@pytest.mark.usefixtures("postgresql_only")
+def test_a_rating_sent_on_a_connection_killed_meanwhile_is_stored_once(
+    app: Flask, client: Any, centre: Any, submit_payload: Callable[..., dict[str, Any]],
+) -> None:
+    """Not idle, so not pinged: the statement fails, is sent again on a new connection."""
+    assert client.post(RESPONSES, json=submit_payload("THU")).status_code == 201  # cached
+    payload = submit_payload("THU")
+    _kill_pooled_connections(app)
+    answer = client.post(RESPONSES, json=payload)
+    assert answer.status_code == 201
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Response).where(
+            Response.submission_id == uuid.UUID(payload["submission_id"]))) == 1
+
+
+@pytest.mark.usefixtures("postgresql_only")
+def test_an_idle_pooled_connection_killed_meanwhile_is_replaced_before_use(
+    app: Flask, client: Any, centre: Any, submit_payload: Callable[..., dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from survey import database
+
+    assert client.post(RESPONSES, json=submit_payload("THU")).status_code == 201
+    payload = submit_payload("THU")
+    _kill_pooled_connections(app)
+    monkeypatch.setattr(database, "IDLE_PING_SECONDS", 0.0)  # every pooled connection is "idle"
+    with app.app_context():  # the ORM path, which has no retry of its own
+        assert db.session.get(Centre, centre.id) is not None
+        db.session.rollback()
+    assert client.post(RESPONSES, json=payload).status_code == 201
