@@ -70,6 +70,10 @@ def serve_production(host: str, port: int, workers: int) -> None:
     os.execv(argv[0], argv)  # noqa: S606 -- our own interpreter, fixed arguments
 
 
+#: How every pg_dump --format=custom archive begins.
+PG_DUMP_HEADER = b"PGDMP"
+
+
 def _sqlite_path(url: str) -> Path:
     database = make_url(url).database
     if not database or database == ":memory:":
@@ -89,6 +93,16 @@ def _tool(name: str) -> str:
     return found
 
 
+def _run(argv: list[str], failed: str) -> None:
+    """Run a PostgreSQL client tool; it explains on stderr what went wrong."""
+    try:
+        # An argument list, no shell: the URL and path cannot inject commands.
+        subprocess.run(argv, check=True)  # noqa: S603
+    except subprocess.CalledProcessError as error:
+        raise click.ClickException(
+            f"{Path(argv[0]).name} failed (exit status {error.returncode}): {failed}") from error
+
+
 def backup_database(url: str, target: Path) -> None:
     """Write a consistent copy of the database at ``url`` to ``target``."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -102,9 +116,8 @@ def backup_database(url: str, target: Path) -> None:
             copy.close()
             source.close()
         return
-    # An argument list, no shell: the URL and path cannot inject commands.
-    subprocess.run([_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target),  # noqa: S603
-                    "--dbname", _libpq_url(url)], check=True)
+    _run([_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target),
+          "--dbname", _libpq_url(url)], "the backup file is not usable")
 
 
 def restore_database(url: str, source: Path) -> None:
@@ -113,6 +126,14 @@ def restore_database(url: str, source: Path) -> None:
         raise click.ClickException(f"{source} is not a backup file")
     if url.startswith("sqlite"):
         backup = sqlite3.connect(source)
+        try:
+            # Before the live database is touched: an empty file opens as an
+            # empty database, and copying it would delete every row.
+            backup.execute("SELECT version_num FROM alembic_version").fetchone()
+        except sqlite3.DatabaseError as error:
+            backup.close()
+            raise click.ClickException(
+                f"{source} is not a backup of a hailong SQLite database ({error})") from error
         live = sqlite3.connect(_sqlite_path(url))
         try:
             with live:
@@ -121,9 +142,12 @@ def restore_database(url: str, source: Path) -> None:
             live.close()
             backup.close()
         return
-    subprocess.run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner",  # noqa: S603
-                    "--single-transaction", "--dbname", _libpq_url(url), str(source)],
-                   check=True)
+    with source.open("rb") as file:
+        if file.read(len(PG_DUMP_HEADER)) != PG_DUMP_HEADER:
+            raise click.ClickException(
+                f"{source} is not a backup of a PostgreSQL database (pg_dump --format=custom)")
+    _run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",
+          "--dbname", _libpq_url(url), str(source)], "the database is unchanged")
 
 
 @click.command()

@@ -1,18 +1,26 @@
 """Fixtures of the reliability tests: a server that can be stopped and started
-again on the same address, and a headless Chromium that can lose its network."""
+again on the same address, a headless Chromium that can lose its network, and
+apps on databases of their own (backup and restore replace a whole database)."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import flask_migrate
 import pytest
+import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy.engine import make_url
 from werkzeug.serving import BaseWSGIServer, make_server
+
+from survey import create_app
+from survey.extensions import db
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -52,6 +60,55 @@ def restartable_server(app: Flask) -> Iterator[RestartableServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def new_database_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """``new_database_app(migrated=True)``: an app on a new database of its own,
+    brought to the schema by the real migrations unless ``migrated`` is false.
+
+    An SQLite file under ``tmp_path``; with ``HAILONG_TEST_DATABASE_URL`` a
+    PostgreSQL database ``hl_backup_<hex>`` on that server, dropped after the
+    test: pg_dump and pg_restore work on a whole database, and the session's
+    database is shared by the schemas of other test runs.
+    """
+    server = os.environ.get("HAILONG_TEST_DATABASE_URL")
+    # CREATE/DROP DATABASE cannot run inside a transaction.
+    admin = (sa.create_engine(make_url(server).set(drivername="postgresql+psycopg"),
+                              isolation_level="AUTOCOMMIT") if server else None)
+    apps: list[Flask] = []
+    databases: list[str] = []
+
+    def make(migrated: bool = True) -> Flask:
+        name = f"hl_backup_{secrets.token_hex(6)}"
+        if admin is None:
+            url = f"sqlite:///{tmp_path / f'{name}.db'}"
+        else:
+            with admin.connect() as connection:
+                # template0: template1 may be in use by another session.
+                connection.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE template0'))
+            databases.append(name)
+            url = make_url(server).set(database=name).render_as_string(hide_password=False)
+        app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key",
+                          "DATABASE_URL": url, "RATELIMIT_ENABLED": False})
+        apps.append(app)
+        if migrated:
+            with app.app_context():
+                flask_migrate.upgrade()
+        return app
+
+    try:
+        yield make
+    finally:
+        for app in apps:
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+        if admin is not None:
+            with admin.connect() as connection:
+                for name in databases:
+                    connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
 
 
 def _browser_skip_reason() -> str | None:
