@@ -160,8 +160,27 @@ async def wait_ready(port: int, timeout: float = 60) -> None:
     raise RuntimeError("server did not become ready")
 
 
-def prepare(database: str, schema: str, centres: int) -> str:
-    """A fresh schema with the tables and ``centres`` centres; return the app's URL."""
+#: A year of earlier ratings (6 answers each) spread over the centres and 400
+#: devices, so the indexes and the planner's statistics look like production's.
+_HISTORY = """
+INSERT INTO response (submission_id, centre_id, questionnaire_id, questionnaire_version,
+                      language, channel, submitted_at, received_at, device_key, excluded)
+SELECT gen_random_uuid(), 1 + n %% :centres, 'kiosk-quick', 1, 'vi', 'kiosk',
+       now() - interval '1 hour' - n * interval '1 second' * (31536000 / :rows),
+       now() - interval '1 hour', md5((n %% 400)::text)::varchar(32), false
+FROM generate_series(1, :rows) AS n;
+INSERT INTO answer (response_id, item_code, value)
+SELECT id, item, 1 + (id * 7 + length(item)) %% 5
+FROM response, unnest(ARRAY['q_access', 'q_procedure', 'q_staff', 'q_result', 'q_feedback',
+                            'overall']) AS item;
+ANALYZE response;
+ANALYZE answer;
+"""
+
+
+def prepare(database: str, schema: str, centres: int, history: int) -> tuple[str, int]:
+    """A fresh schema with the tables, ``centres`` centres and ``history``
+    earlier ratings; return the app's URL and the last earlier rating's id."""
     from survey import create_app
     from survey.extensions import db
 
@@ -180,17 +199,22 @@ def prepare(database: str, schema: str, centres: int) -> str:
                 "INSERT INTO centre (code, name, unit_id, questionnaire_id, "
                 "questionnaire_version, active) VALUES (:c, :c, 1, 'kiosk-quick', 1, true)"),
                 {"c": f"B{n:03d}"})
+        for statement in filter(str.strip, _HISTORY.split(";")):
+            db.session.execute(sa.text(statement.replace("%%", "%")),
+                               {"centres": centres, "rows": history})
         db.session.commit()
+        last = db.session.scalar(sa.text("SELECT coalesce(max(id), 0) FROM response"))
         db.engine.dispose()
-    return url
+    return url, last
 
 
-def stored_ids(database: str, schema: str) -> list[str]:
+def stored_ids(database: str, schema: str, after: int) -> list[str]:
+    """The submission ids stored during the run (after the earlier ratings)."""
     engine = sa.create_engine(database.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.connect() as connection:
         rows = connection.execute(sa.text(
-            f'SELECT submission_id FROM "{schema}".response'  # noqa: S608 -- our own name
-        )).scalars().all()
+            f'SELECT submission_id FROM "{schema}".response WHERE id > :after'  # noqa: S608
+        ), {"after": after}).scalars().all()
     engine.dispose()
     return [str(r) for r in rows]
 
@@ -202,13 +226,75 @@ def drop(database: str, schema: str) -> None:
     engine.dispose()
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of one process so far (None once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _group_pids(group: int) -> list[int]:
+    """The processes of one process group: the gunicorn master and its workers."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if int(fields[2]) == group:
+                pids.append(int(entry.name))
+    return pids
+
+
+def _backend_pids(database: str) -> list[int]:
+    """The PostgreSQL backends serving the bench's database, except this query's."""
+    engine = sa.create_engine(database.replace("postgresql://", "postgresql+psycopg://", 1),
+                              poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        pids = connection.execute(sa.text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'")).scalars().all()
+    engine.dispose()
+    return list(pids)
+
+
+class CpuMeter:
+    """CPU time of the server (gunicorn's process group) and of PostgreSQL's
+    backends between :meth:`start` and :meth:`stop`, per acknowledged rating."""
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.before: dict[str, dict[int, float]] = {}
+        self.acknowledged = 0
+
+    def _snapshot(self, group: int) -> dict[str, dict[int, float]]:
+        taken: dict[str, dict[int, float]] = {}
+        for name, pids in (("server", _group_pids(group)),
+                           ("database", _backend_pids(self.database))):
+            taken[name] = {pid: cpu for pid in pids if (cpu := _cpu_seconds(pid)) is not None}
+        return taken
+
+    def start(self, group: int, acknowledged: int) -> None:
+        self.before, self.acknowledged = self._snapshot(group), acknowledged
+
+    def stop(self, group: int, acknowledged: int) -> dict[str, float]:
+        after = self._snapshot(group)
+        ratings = max(1, acknowledged - self.acknowledged)
+        return {f"{name}_cpu_ms_per_rating": round(1000 * sum(
+            cpu - self.before[name].get(pid, 0.0) for pid, cpu in after[name].items()
+        ) / ratings, 3) for name in after}
+
+
 def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=1000)[int(q * 1000) - 1] if len(values) > 1 else 0.0
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
     schema = f"bench_{secrets.token_hex(4)}"
-    url = prepare(args.database, schema, args.centres)
+    url, history_last_id = prepare(args.database, schema, args.centres, args.history)
     stats = Stats()
     server = start_server(url, args.port, args.workers)
     try:
@@ -222,6 +308,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             for n in range(args.clients)]
         kill_at = started + args.duration * args.kill_at
         outage = 0.0
+        meter = CpuMeter(args.database)
+        meter.start(server.pid, len(stats.acknowledged))
         if args.kill_at < 1:
             await asyncio.sleep(max(0.0, kill_at - time.monotonic()))
             os.killpg(server.pid, signal.SIGKILL)  # the server we started, by its group
@@ -230,20 +318,23 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             server = start_server(url, args.port, args.workers)
             await wait_ready(args.port)
             outage = time.monotonic() - killed
+            meter.start(server.pid, len(stats.acknowledged))  # the new server from now on
         await asyncio.gather(*clients)
+        cpu = meter.stop(server.pid, len(stats.acknowledged))
         elapsed = time.monotonic() - started
         client_cpu = time.process_time() - cpu_started
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
-    stored = stored_ids(args.database, schema)
+    stored = stored_ids(args.database, schema, history_last_id)
     if not args.keep:
         drop(args.database, schema)
     generated = stats.generated
     latencies = sorted(stats.latencies)
     return {
-        "clients": args.clients, "workers": args.workers, "duration_s": round(elapsed, 1),
+        "clients": args.clients, "history": args.history, "workers": args.workers,
+        "duration_s": round(elapsed, 1),
         "killed_at_s": round(args.duration * args.kill_at, 1) if args.kill_at < 1 else None,
         "outage_s": round(outage, 2),
         "generated": len(generated), "acknowledged": len(stats.acknowledged),
@@ -257,6 +348,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "retries": stats.retries,
         # The load generator's own CPU (one process): it must not be the bottleneck.
         "client_cpu_percent": round(100 * client_cpu / elapsed, 1),
+        # Server and database CPU per rating (after a kill: the restarted server's).
+        **cpu,
         "load_average_1min_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "statuses": {str(k): v for k, v in sorted(stats.statuses.items())},
     }
@@ -269,6 +362,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=default_workers(),
                         help="gunicorn workers (default: hailong's, 1 per core + 1)")
     parser.add_argument("--centres", type=int, default=20)
+    parser.add_argument("--history", type=int, default=100_000,
+                        help="earlier ratings in the database before the run (default 100,000)")
     parser.add_argument("--port", type=int, default=5099)
     parser.add_argument("--kill-at", type=float, default=0.5,
                         help="fraction of the duration at which to SIGKILL the server; "

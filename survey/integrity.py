@@ -66,7 +66,7 @@ def device_key() -> str | None:
 
 
 #: The answers of at most 20 ratings of one device and centre in a time
-#: window, found through ``ix_response_device_submitted``; built once.
+#: window, found through ``ix_response_device_centre_submitted``; built once.
 _NEIGHBOUR_ANSWERS = (
     select(Answer.response_id, Answer.item_code, Answer.value)
     .where(Answer.response_id.in_(

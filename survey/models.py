@@ -117,7 +117,8 @@ class Response(db.Model):
     __table_args__ = (
         CheckConstraint(f"channel IN {CHANNELS!r}", name="channel"),
         Index("ix_response_centre_submitted", "centre_id", "submitted_at"),
-        Index("ix_response_device_submitted", "device_key", "submitted_at"),
+        # The burst check: one device's ratings at one centre in a time window.
+        Index("ix_response_device_centre_submitted", "device_key", "centre_id", "submitted_at"),
         # Small: lets the dashboard notice exclusions without reading every response.
         Index("ix_response_excluded", "id", sqlite_where=text("excluded = 1"),
               postgresql_where=text("excluded")),

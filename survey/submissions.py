@@ -7,6 +7,7 @@ claims; nothing is stored unless all of it is valid, and a repeated
 
 from __future__ import annotations
 
+import json
 import time
 import unicodedata
 import uuid
@@ -321,15 +322,27 @@ def _sqlite_statements() -> tuple[Insert, Insert]:
 #: (one round trip; in autocommit mode also its own transaction). The burst
 #: rule is :func:`survey.integrity.is_burst`'s: a neighbour (same device and
 #: centre, at most 20 within the window) differing in at most ``near`` items,
-#: a missing answer counting as "no answer".
+#: a missing answer counting as "no answer". All neighbours are compared in
+#: one full join of their answers with (neighbour × my answers).
 _POSTGRESQL_STORE = """
 WITH mine (item_code, value) AS MATERIALIZED (
-    SELECT * FROM unnest(%(codes)s::varchar[], %(values)s::smallint[])
-), neighbour AS (
+    SELECT key, value::smallint FROM jsonb_each_text(%(answers)s::jsonb)
+), neighbour AS MATERIALIZED (
     SELECT id FROM response
     WHERE device_key = %(device_key)s AND centre_id = %(centre_id)s
       AND submitted_at BETWEEN %(low)s AND %(high)s
     LIMIT 20
+), theirs AS (
+    SELECT response_id AS id, item_code, value FROM answer
+    WHERE response_id IN (SELECT id FROM neighbour)
+), paired AS (
+    SELECT neighbour.id, mine.item_code, mine.value FROM neighbour, mine
+), differing AS (
+    SELECT coalesce(theirs.id, paired.id) AS id,
+           count(*) FILTER (WHERE theirs.value IS DISTINCT FROM paired.value) AS items
+    FROM theirs FULL JOIN paired
+        ON paired.id = theirs.id AND paired.item_code = theirs.item_code
+    GROUP BY 1
 ), new AS (
     INSERT INTO response (submission_id, centre_id, questionnaire_id, questionnaire_version,
                           language, channel, started_at, submitted_at, received_at, sex,
@@ -337,16 +350,8 @@ WITH mine (item_code, value) AS MATERIALIZED (
     VALUES (%(submission_id)s, %(centre_id)s, %(questionnaire_id)s, %(questionnaire_version)s,
             %(language)s, %(channel)s, %(started_at)s, %(submitted_at)s, %(received_at)s,
             %(sex)s, %(age_group)s, %(ethnic_group)s, %(comment)s, %(device_key)s,
-            CASE WHEN EXISTS (
-                SELECT FROM neighbour n
-                WHERE (SELECT count(*) FROM mine m
-                       LEFT JOIN answer a ON a.response_id = n.id AND a.item_code = m.item_code
-                       WHERE a.value IS DISTINCT FROM m.value)
-                    + (SELECT count(*) FROM answer a
-                       WHERE a.response_id = n.id AND a.value IS NOT NULL
-                         AND a.item_code <> ALL (%(codes)s::varchar[]))
-                    <= %(near)s
-            ) THEN %(burst)s END,
+            CASE WHEN EXISTS (SELECT FROM differing WHERE items <= %(near)s)
+                 THEN %(burst)s END,
             false)
     ON CONFLICT (submission_id) DO NOTHING
     RETURNING id
@@ -381,7 +386,8 @@ def _row(submission: Submission, device: str | None) -> dict[str, Any]:
 def _postgresql_parameters(submission: Submission) -> dict[str, Any]:
     window = timedelta(seconds=current_app.config["INTEGRITY_BURST_SECONDS"])
     row = _row(submission, device_key())
-    row.update(codes=list(submission.answers), values=list(submission.answers.values()),
+    # One JSON text, not two arrays: psycopg dumps arrays element by element in Python.
+    row.update(answers=json.dumps(submission.answers),
                low=submission.submitted_at - window, high=submission.submitted_at + window,
                near=NEAR_IDENTICAL_ITEMS, burst=BURST)
     return row
