@@ -84,6 +84,7 @@ CENTRE_ROWS = [(c + 1, f"C{c:03d}", f"Bộ phận một cửa xã {c:03d}") for 
 
 def build(url: str) -> None:
     from survey import create_app, registry
+    from survey.database import dispose_engines
     from survey.extensions import db
 
     postgres = url.startswith("postgresql")
@@ -99,7 +100,7 @@ def build(url: str) -> None:
     with app.app_context():
         db.create_all()
         items = [i.code for i in registry().get("sipas-service", 1).rating_items]
-        db.engine.dispose()
+        dispose_engines()
     frame = _frame(np.random.default_rng(2))
     if postgres:
         _fill_postgresql(url, items, frame)

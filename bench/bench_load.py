@@ -182,6 +182,7 @@ def prepare(database: str, schema: str, centres: int, history: int) -> tuple[str
     """A fresh schema with the tables, ``centres`` centres and ``history``
     earlier ratings; return the app's URL and the last earlier rating's id."""
     from survey import create_app
+    from survey.database import dispose_engines
     from survey.extensions import db
 
     admin = sa.create_engine(database.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -204,7 +205,7 @@ def prepare(database: str, schema: str, centres: int, history: int) -> tuple[str
                                {"centres": centres, "rows": history})
         db.session.commit()
         last = db.session.scalar(sa.text("SELECT coalesce(max(id), 0) FROM response"))
-        db.engine.dispose()
+        dispose_engines()
     return url, last
 
 

@@ -51,6 +51,7 @@ def _payload(n: int) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from survey import create_app
+    from survey.database import dispose_engines
     from survey.extensions import db
 
     schema = None
@@ -135,7 +136,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
             result["profile"] = out.getvalue()
         with app.app_context():
-            db.engine.dispose()
+            dispose_engines()
     finally:
         if schema:
             with admin.begin() as connection:

@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import Flask, current_app, g, request, session
 
-from . import database  # noqa: F401 -- connection events: SQLite pragmas, idle pings
 from .config import load_config
+from .database import add_submit_engine
 from .extensions import babel, csrf, db, limiter, login, migrate
 from .i18n import HailongDomain, Languages, select_format_locale, text_language
 from .questionnaires import QuestionnaireRegistry
@@ -45,8 +45,9 @@ def _configure_database(app: Flask) -> None:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     else:
         # No ping on every checkout (a round trip per request): a pooled
-        # connection idle for IDLE_PING_SECONDS is pinged (_ping_if_idle).
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": False})
+        # connection idle for a while is pinged (survey.database).
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": False})
+        add_submit_engine(app, url, options)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"),
                      render_as_batch=True)

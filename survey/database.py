@@ -1,18 +1,20 @@
-"""Connection events for every engine: SQLite's pragmas, PostgreSQL's idle pings."""
+"""Connections: SQLite's pragmas, PostgreSQL's idle pings (events on every engine)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import event
+from flask import Flask, current_app
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import Pool
 
+_SUBMIT_ENGINE = "hailong_submit_engine"
 #: A pooled connection unused for this long is checked before it is handed out.
 IDLE_PING_SECONDS = 5.0
 _ping_always: ContextVar[bool] = ContextVar("hailong_ping_always", default=False)
@@ -73,3 +75,33 @@ def pinging() -> Iterator[None]:
         yield
     finally:
         _ping_always.reset(token)
+
+
+def add_submit_engine(app: Flask, url: str, options: Mapping[str, Any]) -> None:
+    """PostgreSQL: the kiosks' submissions (one autocommit statement each,
+    :func:`survey.submissions.save`) get a pool of their own, whose
+    connections stay in autocommit mode and need no rollback when they come
+    back. Creating the engine opens no connection."""
+    app.extensions[_SUBMIT_ENGINE] = create_engine(
+        url, **options, isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
+
+
+def submit_engine() -> Engine:
+    """The current app's submit engine (PostgreSQL only)."""
+    return current_app.extensions[_SUBMIT_ENGINE]  # type: ignore[no-any-return]
+
+
+def engines() -> list[Engine]:
+    """Every engine of the current app: Flask-SQLAlchemy's and the submit path's."""
+    from .extensions import db
+
+    found = list(db.engines.values())
+    if _SUBMIT_ENGINE in current_app.extensions:
+        found.append(current_app.extensions[_SUBMIT_ENGINE])
+    return found
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection of the current app."""
+    for engine in engines():
+        engine.dispose()

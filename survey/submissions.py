@@ -8,6 +8,7 @@ claims; nothing is stored unless all of it is valid, and a repeated
 from __future__ import annotations
 
 import json
+import threading
 import time
 import unicodedata
 import uuid
@@ -24,7 +25,7 @@ from sqlalchemy import Connection, Insert, Table, bindparam, event, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
-from .database import pinging
+from .database import pinging, submit_engine
 from .extensions import db
 from .integrity import BURST, NEAR_IDENTICAL_ITEMS, clean_text, device_key, is_burst
 from .models import CHANNELS, Answer, Centre, Response, utcnow
@@ -54,42 +55,60 @@ class CentreRef:
     questionnaire_version: int
 
 
-_ACTIVE_CENTRE = (
-    select(Centre.id, Centre.questionnaire_id, Centre.questionnaire_version)
-    .where(Centre.code == bindparam("code"), Centre.active)
-)
+_ACTIVE_CENTRES = select(Centre.code, Centre.id, Centre.questionnaire_id,
+                         Centre.questionnaire_version).where(Centre.active)
+_ACTIVE_CENTRE = _ACTIVE_CENTRES.where(Centre.code == bindparam("code"))
 
 
 class CentreCache:
-    """Active centres by code, each kept ``ttl`` seconds (one app, one process).
+    """Every active centre by code, read at once and kept ``ttl`` seconds
+    (one app, one process): one query per worker per ``ttl``, not one per
+    centre — and none per submission.
 
     A centre changed through this process's session is forgotten at once
     (:func:`_forget_changed_centres`); one changed by another worker or
     another program is seen after at most ``ttl`` seconds: a centre
     deactivated (or moved to another questionnaire) may still take
-    submissions for that long. Unknown and inactive codes are never cached.
+    submissions for that long. A code missing from the snapshot is looked up
+    on its own, so a centre created meanwhile is found at once. While one
+    thread reads the table again the others go on with the old snapshot.
     """
 
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
-        self._entries: dict[str, tuple[float, CentreRef]] = {}
+        self._centres: dict[str, CentreRef] | None = None
+        self._expires = 0.0
+        self._reading = threading.Lock()
+        self._generation = 0  # bumped by clear(): a read begun before stays expired
+
+    def _read(self, blocking: bool) -> None:
+        if not self._reading.acquire(blocking=blocking):
+            return  # another thread is reading; the old snapshot serves meanwhile
+        try:
+            started, generation = time.monotonic(), self._generation
+            with db.engine.connect() as connection:
+                rows = connection.execute(_ACTIVE_CENTRES).all()
+            self._centres = {row.code: CentreRef(row.id, row.code, row.questionnaire_id,
+                                                 row.questionnaire_version) for row in rows}
+            if generation == self._generation:
+                self._expires = started + self.ttl
+        finally:
+            self._reading.release()
 
     def get(self, code: str) -> CentreRef | None:
-        now = time.monotonic()
-        entry = self._entries.get(code)
-        if entry is not None and entry[0] > now:
-            return entry[1]
-        row = db.session.connection().execute(_ACTIVE_CENTRE, {"code": code}).first()
-        if row is None:
-            self._entries.pop(code, None)
-            return None
-        centre = CentreRef(row.id, code, row.questionnaire_id, row.questionnaire_version)
-        if self.ttl > 0:
-            self._entries[code] = (now + self.ttl, centre)
-        return centre
+        if time.monotonic() >= self._expires:
+            self._read(blocking=self._centres is None)
+        centre = (self._centres or {}).get(code)
+        if centre is not None:
+            return centre
+        with db.engine.connect() as connection:
+            row = connection.execute(_ACTIVE_CENTRE, {"code": code}).first()
+        return None if row is None else CentreRef(row.id, row.code, row.questionnaire_id,
+                                                  row.questionnaire_version)
 
     def clear(self) -> None:
-        self._entries.clear()
+        self._generation += 1
+        self._expires = 0.0
 
 
 def centre_cache(app: Flask) -> CentreCache:
@@ -471,18 +490,13 @@ class _Disconnected(Exception):
 
 def _save_postgresql(submission_id: uuid.UUID, parameters: dict[str, Any]
                      ) -> tuple[Stored, bool]:
-    pooled = db.engine.raw_connection()
+    pooled = submit_engine().raw_connection()  # in autocommit mode
     try:
         driver = pooled.driver_connection
-        driver.autocommit = True
-        try:
-            new = driver.execute(_POSTGRESQL_STORE, parameters).fetchone()
-            if new is not None:
-                return Stored(new[0], submission_id), True
-            existing = driver.execute(_POSTGRESQL_STORED_ID, parameters).fetchone()
-        finally:
-            if not driver.closed:
-                driver.autocommit = False
+        new = driver.execute(_POSTGRESQL_STORE, parameters).fetchone()
+        if new is not None:
+            return Stored(new[0], submission_id), True
+        existing = driver.execute(_POSTGRESQL_STORED_ID, parameters).fetchone()
     except Exception as exc:
         pooled.invalidate()  # broken or in an unknown state: not back into the pool
         if driver.broken:

@@ -43,6 +43,7 @@ from flask import Flask, current_app, has_app_context
 from flask.testing import FlaskCliRunner
 
 from survey import create_app, registry
+from survey.database import dispose_engines
 from survey.extensions import db
 from survey.models import AdminUnit, Answer, Centre, Response, utcnow
 
@@ -139,7 +140,7 @@ def _clean(app: Flask) -> None:
         with db.engine.begin() as connection:
             for table in reversed(db.metadata.sorted_tables):
                 connection.execute(table.delete())
-        db.engine.dispose()
+        dispose_engines()
 
 
 @pytest.fixture
@@ -165,7 +166,7 @@ def make_app(test_database: Database) -> Iterator[Callable[..., Flask]]:
         _clean(apps[0])
     for app in apps[1:]:
         with app.app_context():
-            db.engine.dispose()
+            dispose_engines()
 
 
 @pytest.fixture

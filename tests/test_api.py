@@ -16,6 +16,7 @@ from babel.messages.pofile import read_po
 from flask import Flask
 
 from survey.config import PROJECT_ROOT
+from survey.database import dispose_engines
 from survey.extensions import db
 from survey.models import Answer, Response, utcnow
 
@@ -382,4 +383,4 @@ def test_healthz_without_a_database(tmp_path: Path) -> None:
     assert answer.status_code == 503
     assert answer.get_json()["database"] is False
     with broken.app_context():
-        db.engine.dispose()
+        dispose_engines()

@@ -19,6 +19,7 @@ from flask.testing import FlaskCliRunner
 import survey
 from survey import create_app
 from survey.cli import main
+from survey.database import dispose_engines
 from survey.extensions import db
 
 MIGRATIONS = Path(survey.__file__).parent / "migrations"
@@ -34,7 +35,7 @@ def empty_app(empty_database: Any) -> Iterator[Flask]:
     yield app
     with app.app_context():
         db.session.remove()
-        db.engine.dispose()
+        dispose_engines()
 
 
 def hailong(app: Flask, *args: str) -> Any:

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from survey import create_app
+from survey.database import dispose_engines
 from survey.extensions import db
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -103,7 +104,7 @@ def new_database_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
         for app in apps:
             with app.app_context():
                 db.session.remove()
-                db.engine.dispose()
+                dispose_engines()
         if admin is not None:
             with admin.connect() as connection:
                 for name in databases:

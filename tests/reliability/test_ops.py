@@ -23,6 +23,7 @@ from flask.testing import FlaskCliRunner
 
 from survey import create_app, registry
 from survey.cli import main
+from survey.database import dispose_engines
 from survey.extensions import db
 from survey.models import (
     AdminUnit,
@@ -209,7 +210,7 @@ def production_server(tmp_path: Path) -> Any:
             "INSERT INTO centre (code, name, unit_id, questionnaire_id, questionnaire_version,"
             " active) VALUES ('THU', 'Bộ phận một cửa', 1, 'kiosk-quick', 1, 1)"))
         db.session.commit()
-        db.engine.dispose()
+        dispose_engines()
     port = _free_port()
     env = {**os.environ, "HAILONG_DATABASE_URL": url, "HAILONG_SECRET_KEY": "test-secret-key"}
     process = subprocess.Popen(
@@ -256,6 +257,6 @@ def test_acknowledged_rating_survives_kill_9(production_server: Any) -> None:
             {"sid": uuid.UUID(submission_id).hex}).scalar()
         answers = db.session.execute(sa.text("SELECT count(*) FROM answer")).scalar()
         items = len(registry().get("kiosk-quick", 1).rating_items)
-        db.engine.dispose()
+        dispose_engines()
     assert stored == 1
     assert answers == items  # every item, answered or not
