@@ -37,7 +37,19 @@ DEFAULTS: dict[str, Any] = {
     "CENTRE_CACHE_SECONDS": 5,
     # Client addresses (kiosks behind a centre's NAT) exempt from the limit.
     "RATE_LIMIT_EXEMPT": [],
+    # Where rate-limit counters live. memory:// counts in each worker process,
+    # so under gunicorn a limit lets through workers x the limit; give every
+    # worker one shared store with redis://host:6379 (extra: hailong[redis]).
     "RATELIMIT_STORAGE_URI": "memory://",
+    # Keys in a shared store start with this: one Redis may serve several deployments.
+    "RATELIMIT_KEY_PREFIX": "hailong",
+    # Passed to the storage client; a Redis URI gets REDIS_TIMEOUTS under these.
+    "RATELIMIT_STORAGE_OPTIONS": {},
+    # A rating must never be lost because the limiter's store is down: each
+    # worker then counts in memory (per-process limits) until the store answers
+    # again, and any other limiter error lets the request through unlimited.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "RATELIMIT_SWALLOW_ERRORS": True,
     "MIN_REPORTABLE_N": 30,
     # Staff logins: per-address rate limit on the login POST, and a lockout
     # after this many consecutive failures of one account.
@@ -58,6 +70,12 @@ DEFAULTS: dict[str, Any] = {
 
 #: Keys whose environment values are parsed as JSON (numbers, lists, booleans).
 _TYPED = {k for k, v in DEFAULTS.items() if not isinstance(v, str) and v is not None}
+
+#: Seconds a Redis rate-limit store may take to connect or answer. redis-py
+#: waits forever by default: a store that stops answering (host gone, packets
+#: dropped) would hold every submission; past these the limiter falls back.
+REDIS_TIMEOUTS: dict[str, float] = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+_REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://")
 
 
 class ConfigError(RuntimeError):
@@ -85,6 +103,11 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     for key in ("FORMS_DIR", "TRANSLATIONS_DIR"):
         if not Path(config[key]).is_dir():
             raise ConfigError(f"{key} {config[key]!r} is not a directory")
+    if not isinstance(config["RATELIMIT_STORAGE_OPTIONS"], dict):
+        raise ConfigError("HAILONG_RATELIMIT_STORAGE_OPTIONS must be a JSON object")
+    if str(config["RATELIMIT_STORAGE_URI"]).startswith(_REDIS_SCHEMES):
+        config["RATELIMIT_STORAGE_OPTIONS"] = {**REDIS_TIMEOUTS,
+                                               **config["RATELIMIT_STORAGE_OPTIONS"]}
     if config["DATABASE_URL"].startswith("postgresql://"):
         # psycopg 3 is the maintained driver; accept the plain URL people write.
         config["DATABASE_URL"] = "postgresql+psycopg://" + config["DATABASE_URL"][13:]
