@@ -35,7 +35,7 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 
-from survey.ops import default_workers
+from survey.ops import THREADS, default_workers
 
 PROJECT = Path(__file__).resolve().parents[1]
 ITEMS = ("q_access", "q_procedure", "q_staff", "q_result", "q_feedback", "overall")
@@ -44,7 +44,10 @@ ITEMS = ("q_access", "q_procedure", "q_staff", "q_result", "q_feedback", "overal
 @dataclass
 class Stats:
     acknowledged: list[str] = field(default_factory=list)
-    latencies: list[float] = field(default_factory=list)
+    #: Per acknowledged attempt: (when it was sent, its latency), monotonic seconds.
+    latencies: list[tuple[float, float]] = field(default_factory=list)
+    #: Per rating: (when it was due, when it was acknowledged), monotonic seconds.
+    ratings: list[tuple[float, float]] = field(default_factory=list)
     retries: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
     generated: set[str] = field(default_factory=set)
@@ -95,12 +98,21 @@ class Connection:
 
 
 async def kiosk(number: int, port: int, deadline: float, stats: Stats,
-                centres: list[str]) -> None:
+                centres: list[str], interval: float | None) -> None:
+    """One kiosk: back to back (``interval`` None) or one rating due every
+    ``interval`` seconds (the kiosks staggered); a rating's latency runs from
+    when it was due, so a server falling behind is not hidden by the kiosks
+    waiting for it (no coordinated omission)."""
     rng = random.Random(number)
     kiosk_id = f"bench-kiosk-{number:04d}"
     connection = Connection(port, kiosk_id)
     centre = centres[number % len(centres)]
-    while time.monotonic() < deadline:
+    due = time.monotonic() + (interval * rng.random() if interval else 0.0)
+    while (now := time.monotonic()) < deadline:
+        if interval is None:
+            due = now
+        elif due > now:
+            await asyncio.sleep(due - now)
         submission_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         stats.generated.add(submission_id)
         body = json.dumps({
@@ -112,23 +124,27 @@ async def kiosk(number: int, port: int, deadline: float, stats: Stats,
         }).encode()
         backoff = 0.05
         while True:  # the same rating until it is acknowledged, whatever the deadline
-            started = time.perf_counter()
+            started, sent = time.perf_counter(), time.monotonic()
             try:
                 status = await connection.post(body)
             except OSError:
                 status = 0
             stats.statuses[status] = stats.statuses.get(status, 0) + 1
             if status in (200, 201):
-                stats.latencies.append(time.perf_counter() - started)
+                stats.latencies.append((sent, time.perf_counter() - started))
                 stats.acknowledged.append(submission_id)
+                stats.ratings.append((due, time.monotonic()))
                 break
             stats.retries += 1
             await asyncio.sleep(backoff * (0.5 + rng.random()))
             backoff = min(backoff * 2, 1.0)
+        if interval is not None:
+            due += interval
     connection.close()
 
 
-def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_server(url: str, port: int, workers: int, threads: int, access_log: bool
+                 ) -> subprocess.Popen[bytes]:
     env = {**os.environ, "HAILONG_DATABASE_URL": url,
            "HAILONG_SECRET_KEY": secrets.token_hex(16),
            # The kiosks' loopback address is exempt from the rate limits (as a
@@ -138,7 +154,8 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
            "HAILONG_CENTRE_SUBMIT_RATE_LIMIT": "1000000/minute"}
     return subprocess.Popen(
         [sys.executable, "-c", "from survey.cli import main; main()", "serve", "--production",
-         "--workers", str(workers), "--port", str(port)],
+         "--workers", str(workers), "--threads", str(threads), "--port", str(port),
+         "--access-log" if access_log else "--no-access-log"],
         cwd=PROJECT, env=env, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -289,6 +306,16 @@ class CpuMeter:
         ) / ratings, 3) for name in after}
 
 
+def _rating_latencies(ratings: list[tuple[float, float]],
+                      outage: tuple[float, float]) -> dict[str, float]:
+    spared = sorted(done - due for due, done in ratings if done < outage[0] or due > outage[1])
+    every = sorted(done - due for due, done in ratings)
+    return {"rating_p50_ms": round(percentile(spared, 0.50) * 1000, 1),
+            "rating_p99_ms": round(percentile(spared, 0.99) * 1000, 1),
+            "rating_p99_ms_with_outage": round(percentile(every, 0.99) * 1000, 1),
+            "rating_max_ms_with_outage": round(every[-1] * 1000 if every else 0.0, 1)}
+
+
 def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=1000)[int(q * 1000) - 1] if len(values) > 1 else 0.0
 
@@ -297,18 +324,21 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     schema = f"bench_{secrets.token_hex(4)}"
     url, history_last_id = prepare(args.database, schema, args.centres, args.history)
     stats = Stats()
-    server = start_server(url, args.port, args.workers)
+    server = start_server(url, args.port, args.workers, args.threads, args.access_log)
     try:
         await wait_ready(args.port)
         load_before = os.getloadavg()[0]
         cpu_started = time.process_time()
         started = time.monotonic()
         deadline = started + args.duration
+        interval = args.clients / args.rate if args.rate else None
         clients = [asyncio.create_task(
-            kiosk(n, args.port, deadline, stats, [f"B{c:03d}" for c in range(args.centres)]))
+            kiosk(n, args.port, deadline, stats, [f"B{c:03d}" for c in range(args.centres)],
+                  interval))
             for n in range(args.clients)]
         kill_at = started + args.duration * args.kill_at
         outage = 0.0
+        outage_window = (0.0, 0.0)
         meter = CpuMeter(args.database)
         meter.start(server.pid, len(stats.acknowledged))
         if args.kill_at < 1:
@@ -316,9 +346,10 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             os.killpg(server.pid, signal.SIGKILL)  # the server we started, by its group
             server.wait()
             killed = time.monotonic()
-            server = start_server(url, args.port, args.workers)
+            server = start_server(url, args.port, args.workers, args.threads, args.access_log)
             await wait_ready(args.port)
             outage = time.monotonic() - killed
+            outage_window = (killed, killed + outage)
             meter.start(server.pid, len(stats.acknowledged))  # the new server from now on
         await asyncio.gather(*clients)
         cpu = meter.stop(server.pid, len(stats.acknowledged))
@@ -332,9 +363,12 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     if not args.keep:
         drop(args.database, schema)
     generated = stats.generated
-    latencies = sorted(stats.latencies)
+    warm = started + args.warmup  # statistics leave out the workers' first seconds
+    latencies = sorted(latency for sent, latency in stats.latencies if sent >= warm)
     return {
         "clients": args.clients, "history": args.history, "workers": args.workers,
+        "threads": args.threads,
+        "access_log": args.access_log,
         "duration_s": round(elapsed, 1),
         "killed_at_s": round(args.duration * args.kill_at, 1) if args.kill_at < 1 else None,
         "outage_s": round(outage, 2),
@@ -344,8 +378,14 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "unexpected": len(set(stored) - generated),
         "duplicated": len(stored) - len(set(stored)),
         "ratings_per_s": round(len(stats.acknowledged) / elapsed, 1),
+        "target_rate_per_s": args.rate,
+        "warmup_s": args.warmup,
+        # One request (the attempt that was acknowledged) ...
         "p50_ms": round(percentile(latencies, 0.50) * 1000, 1),
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+        # ... and one rating, from when it was due until acknowledged (retries
+        # included), for the ratings not caught by the outage and for all.
+        **_rating_latencies([r for r in stats.ratings if r[0] >= warm], outage_window),
         "retries": stats.retries,
         # The load generator's own CPU (one process): it must not be the bottleneck.
         "client_cpu_percent": round(100 * client_cpu / elapsed, 1),
@@ -360,8 +400,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=180, help="seconds (default 180)")
     parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--warmup", type=float, default=5,
+                        help="seconds at the start left out of the latency figures (default 5)")
+    parser.add_argument("--rate", type=float, default=0,
+                        help="ratings per second due from all kiosks together, each kiosk "
+                             "paced (default 0: every kiosk back to back, no think time)")
     parser.add_argument("--workers", type=int, default=default_workers(),
                         help="gunicorn workers (default: hailong's, 1 per core + 1)")
+    parser.add_argument("--threads", type=int, default=THREADS,
+                        help=f"threads per worker (default: hailong's, {THREADS})")
+    parser.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True,
+                        help="gunicorn's access log (to /dev/null here; default on)")
     parser.add_argument("--centres", type=int, default=20)
     parser.add_argument("--history", type=int, default=100_000,
                         help="earlier ratings in the database before the run (default 100,000)")

@@ -33,19 +33,23 @@ main.add_command(translate)
 @click.option("--production", is_flag=True,
               help="Run gunicorn with several worker processes instead of the development server.")
 @click.option("--workers", type=int, default=None,
-              help="gunicorn workers, 4 threads each (default: 1 per core + 1).")
+              help="gunicorn workers (default: 1 per core + 1).")
+@click.option("--threads", type=int, default=None, help="Threads per worker (default: 4).")
+@click.option("--access-log/--no-access-log", default=True, show_default=True,
+              help="One line per request on stdout (off when a reverse proxy logs them).")
 @click.pass_obj
 def serve(info: ScriptInfo, host: str, port: int, production: bool,
-          workers: int | None) -> None:
+          workers: int | None, threads: int | None, access_log: bool) -> None:
     """Run hailong: the development server, or gunicorn with --production."""
     from werkzeug.serving import run_simple
 
     if production:  # gunicorn loads the app itself: a restart builds it once, not twice
-        from .ops import default_workers, serve_production
+        from .ops import THREADS, default_workers, serve_production
 
-        workers = workers or default_workers()
-        click.echo(f"hailong (gunicorn, {workers} workers) on http://{host}:{port}/")
-        serve_production(host, port, workers)
+        workers, threads = workers or default_workers(), threads or THREADS
+        click.echo(f"hailong (gunicorn, {workers} workers × {threads} threads) "
+                   f"on http://{host}:{port}/")
+        serve_production(host, port, workers, threads=threads, access_log=access_log)
     click.echo(f"hailong on http://{host}:{port}/  (kiosks: /kiosk/)")
     run_simple(host, port, info.load_app(), threaded=True)
 

@@ -43,30 +43,34 @@ THREADS = 4
 KEEPALIVE = 15
 
 
-def gunicorn_argv(host: str, port: int, workers: int, timeout: int = 30) -> list[str]:
-    return [
+def gunicorn_argv(host: str, port: int, workers: int, *, threads: int = THREADS,
+                  access_log: bool = True, timeout: int = 30) -> list[str]:
+    argv = [
         sys.executable, "-m", "gunicorn",
         "--workers", str(workers),
         # Threaded workers keep idle keep-alive connections without tying up
         # a thread, unlike sync workers, which close every connection.
-        "--worker-class", "gthread", "--threads", str(THREADS),
+        "--worker-class", "gthread", "--threads", str(threads),
         "--keep-alive", str(KEEPALIVE),
         # Load the app once in the master, then fork: a (re)start takes one
         # import, not one per worker. create_app opens no database
         # connection, so no socket is shared between processes.
         "--preload",
+        "--config", "python:survey.gunicorn_hooks",
         "--bind", f"{host}:{port}",
         "--timeout", str(timeout),
         # Finish requests in flight on SIGTERM before a worker exits.
         "--graceful-timeout", "20",
-        "--access-logfile", "-",
-        "survey:create_app()",
     ]
+    if access_log:
+        argv += ["--access-logfile", "-"]
+    return [*argv, "survey:create_app()"]
 
 
-def serve_production(host: str, port: int, workers: int) -> None:
+def serve_production(host: str, port: int, workers: int, *, threads: int = THREADS,
+                     access_log: bool = True) -> None:
     """Replace this process by gunicorn (signals then reach gunicorn directly)."""
-    argv = gunicorn_argv(host, port, workers)
+    argv = gunicorn_argv(host, port, workers, threads=threads, access_log=access_log)
     os.execv(argv[0], argv)  # noqa: S606 -- our own interpreter, fixed arguments
 
 
