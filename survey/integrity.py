@@ -22,7 +22,7 @@ from flask import current_app, has_request_context, request
 from sqlalchemy import bindparam, select
 
 from .extensions import db
-from .models import Answer, AuditLog, Response, UTCDateTime
+from .models import AuditLog, Response, UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -65,42 +65,57 @@ def device_key() -> str | None:
     return hmac.new(secret, source.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-#: The answers of at most 20 ratings of one device and centre in a time
-#: window, found through ``ix_response_device_centre_submitted``; built once.
-_NEIGHBOUR_ANSWERS = (
-    select(Answer.response_id, Answer.item_code, Answer.value)
-    .where(Answer.response_id.in_(
-        select(Response.id).where(
-            Response.device_key == bindparam("device"),
-            Response.centre_id == bindparam("centre"),
-            Response.submitted_at.between(bindparam("low", type_=UTCDateTime),
-                                          bindparam("high", type_=UTCDateTime)),
-        ).limit(20)
-    ))
+#: Ratings of one device at one centre in a time window compared with a new
+#: one: at most this many (found through ``ix_response_device_centre_submitted``).
+NEIGHBOURS = 20
+
+
+def answer_pattern(answers: Mapping[str, int | None]) -> str:
+    """The answers, in questionnaire order, as one character each ("-": no answer)."""
+    return "".join("-" if value is None else str(value) for value in answers.values())
+
+
+def near_identical(pattern: str, other: str) -> bool:
+    """Two patterns of one questionnaire version differing in at most
+    :data:`NEAR_IDENTICAL_ITEMS` items (an item answered in one and not in
+    the other differs)."""
+    return len(pattern) == len(other) and sum(
+        a != b for a, b in zip(pattern, other, strict=True)) <= NEAR_IDENTICAL_ITEMS
+
+
+_NEIGHBOUR_PATTERNS = (
+    select(Response.answer_pattern)
+    .where(
+        Response.device_key == bindparam("device"),
+        Response.centre_id == bindparam("centre"),
+        Response.submitted_at.between(bindparam("low", type_=UTCDateTime),
+                                      bindparam("high", type_=UTCDateTime)),
+        Response.questionnaire_id == bindparam("questionnaire"),
+        Response.questionnaire_version == bindparam("version"),
+        Response.answer_pattern.is_not(None),
+    )
+    .limit(NEIGHBOURS)
 )
 
 
-def is_burst(device: str | None, centre_id: int, submitted_at: datetime,
-             answers: Mapping[str, int | None]) -> bool:
-    """Whether another rating of the same device and centre, submitted within
-    ``INTEGRITY_BURST_SECONDS`` of ``submitted_at``, has (nearly) the same answers.
+def is_burst(device: str | None, centre_id: int, questionnaire: tuple[str, int],
+             submitted_at: datetime, pattern: str) -> bool:
+    """Whether another rating of the same device, centre and questionnaire
+    version, submitted within ``INTEGRITY_BURST_SECONDS`` of ``submitted_at``,
+    is near-identical (one query: the patterns of at most 20 such neighbours).
 
-    One query: the answers of at most 20 such neighbours.
+    PostgreSQL runs the same rule inside its single submit statement
+    (``survey.submissions``); both are tested on the same cases.
     """
     if device is None:
         return False
     window = timedelta(seconds=current_app.config["INTEGRITY_BURST_SECONDS"])
-    theirs: dict[int, dict[str, int | None]] = {}
-    for response_id, code, value in db.session.connection().execute(_NEIGHBOUR_ANSWERS, {
+    neighbours = db.session.connection().execute(_NEIGHBOUR_PATTERNS, {
         "device": device, "centre": centre_id,
+        "questionnaire": questionnaire[0], "version": questionnaire[1],
         "low": submitted_at - window, "high": submitted_at + window,
-    }).all():
-        theirs.setdefault(response_id, {})[code] = value
-    return any(
-        sum(answers.get(code) != other.get(code) for code in answers.keys() | other.keys())
-        <= NEAR_IDENTICAL_ITEMS
-        for other in theirs.values()
-    )
+    }).scalars()
+    return any(near_identical(pattern, other) for other in neighbours)
 
 
 def decide_exclusion(submission_id: uuid.UUID, *, exclude: bool, actor: str,

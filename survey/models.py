@@ -145,6 +145,11 @@ class Response(db.Model):
     #: Keyed hash of the submitting device (kiosk id or client address), never
     #: the address itself; only used to recognise bursts from one device.
     device_key: Mapped[str | None] = mapped_column(String(32))
+    #: The rating items' answers in questionnaire order, one character each
+    #: ("1"-"5", "-" for no answer), e.g. "45-34": the burst check compares a
+    #: device's recent ratings by it without reading their answer rows. NULL
+    #: for ratings stored before it existed (they are never burst neighbours).
+    answer_pattern: Mapped[str | None] = mapped_column(Text)
     #: Why this rating looks suspicious (e.g. "burst"); NULL when it does not.
     #: A flag never removes a rating from the indices by itself.
     integrity_flag: Mapped[str | None] = mapped_column(String(16))

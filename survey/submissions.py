@@ -27,7 +27,15 @@ from sqlalchemy.orm import Session
 
 from .database import pinging, submit_engine
 from .extensions import db
-from .integrity import BURST, NEAR_IDENTICAL_ITEMS, clean_text, device_key, is_burst
+from .integrity import (
+    BURST,
+    NEAR_IDENTICAL_ITEMS,
+    NEIGHBOURS,
+    answer_pattern,
+    clean_text,
+    device_key,
+    is_burst,
+)
 from .models import CHANNELS, Answer, Centre, Response, utcnow
 from .questionnaires import Questionnaire
 
@@ -339,38 +347,35 @@ def _sqlite_statements() -> tuple[Insert, Insert]:
 
 #: PostgreSQL: the burst check, the response and its answers in one statement
 #: (one round trip; in autocommit mode also its own transaction). The burst
-#: rule is :func:`survey.integrity.is_burst`'s: a neighbour (same device and
-#: centre, at most 20 within the window) differing in at most ``near`` items,
-#: a missing answer counting as "no answer". All neighbours are compared in
-#: one full join of their answers with (neighbour × my answers).
+#: rule is :func:`survey.integrity.is_burst`'s: a neighbour (same device,
+#: centre and questionnaire version, at most 20 within the window) whose
+#: answer pattern differs in at most ``near`` items.
 _POSTGRESQL_STORE = """
 WITH mine (item_code, value) AS MATERIALIZED (
     SELECT key, value::smallint FROM jsonb_each_text(%(answers)s::jsonb)
-), neighbour AS MATERIALIZED (
-    SELECT id FROM response
+), neighbour AS (
+    SELECT answer_pattern FROM response
     WHERE device_key = %(device_key)s AND centre_id = %(centre_id)s
       AND submitted_at BETWEEN %(low)s AND %(high)s
-    LIMIT 20
-), theirs AS (
-    SELECT response_id AS id, item_code, value FROM answer
-    WHERE response_id IN (SELECT id FROM neighbour)
-), paired AS (
-    SELECT neighbour.id, mine.item_code, mine.value FROM neighbour, mine
-), differing AS (
-    SELECT coalesce(theirs.id, paired.id) AS id,
-           count(*) FILTER (WHERE theirs.value IS DISTINCT FROM paired.value) AS items
-    FROM theirs FULL JOIN paired
-        ON paired.id = theirs.id AND paired.item_code = theirs.item_code
-    GROUP BY 1
+      AND questionnaire_id = %(questionnaire_id)s
+      AND questionnaire_version = %(questionnaire_version)s
+      AND length(answer_pattern) = length(%(answer_pattern)s::text)
+    LIMIT %(neighbours)s
 ), new AS (
     INSERT INTO response (submission_id, centre_id, questionnaire_id, questionnaire_version,
                           language, channel, started_at, submitted_at, received_at, sex,
-                          age_group, ethnic_group, comment, device_key, integrity_flag, excluded)
+                          age_group, ethnic_group, comment, device_key, answer_pattern,
+                          integrity_flag, excluded)
     VALUES (%(submission_id)s, %(centre_id)s, %(questionnaire_id)s, %(questionnaire_version)s,
             %(language)s, %(channel)s, %(started_at)s, %(submitted_at)s, %(received_at)s,
             %(sex)s, %(age_group)s, %(ethnic_group)s, %(comment)s, %(device_key)s,
-            CASE WHEN EXISTS (SELECT FROM differing WHERE items <= %(near)s)
-                 THEN %(burst)s END,
+            %(answer_pattern)s,
+            CASE WHEN EXISTS (
+                SELECT FROM neighbour n
+                WHERE (SELECT count(*) FROM generate_series(1, length(n.answer_pattern)) AS i
+                       WHERE substr(n.answer_pattern, i, 1)
+                             <> substr(%(answer_pattern)s::text, i, 1)) <= %(near)s
+            ) THEN %(burst)s END,
             false)
     ON CONFLICT (submission_id) DO NOTHING
     RETURNING id
@@ -398,6 +403,7 @@ def _row(submission: Submission, device: str | None) -> dict[str, Any]:
         "ethnic_group": submission.demographics.get("ethnic_group"),
         "comment": submission.comment,
         "device_key": device,
+        "answer_pattern": answer_pattern(submission.answers),
         "excluded": False,
     }
 
@@ -408,7 +414,7 @@ def _postgresql_parameters(submission: Submission) -> dict[str, Any]:
     # One JSON text, not two arrays: psycopg dumps arrays element by element in Python.
     row.update(answers=json.dumps(submission.answers),
                low=submission.submitted_at - window, high=submission.submitted_at + window,
-               near=NEAR_IDENTICAL_ITEMS, burst=BURST)
+               near=NEAR_IDENTICAL_ITEMS, neighbours=NEIGHBOURS, burst=BURST)
     return row
 
 
@@ -421,8 +427,10 @@ def _store_sqlite(connection: Connection, submission: Submission) -> int | None:
     insert_response, insert_answers = _sqlite_statements()
     answers = submission.answers
     row = _row(submission, device_key())
+    questionnaire = (submission.questionnaire.id, submission.questionnaire.version)
     row["integrity_flag"] = BURST if is_burst(row["device_key"], submission.centre.id,
-                                              submission.submitted_at, answers) else None
+                                              questionnaire, submission.submitted_at,
+                                              row["answer_pattern"]) else None
     new_id = connection.execute(insert_response, row).scalar()
     if new_id is not None:
         connection.execute(insert_answers, [

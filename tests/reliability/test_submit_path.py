@@ -176,6 +176,34 @@ def test_centres_changed_elsewhere_are_seen_after_the_cache_time(
     assert client.post(RESPONSES, json=submit_payload("THU")).status_code == 400
 
 
+def test_ratings_without_a_pattern_or_of_another_version_are_no_burst_neighbours(
+    app: Flask, client: Any, centre: Any, submit_payload: Callable[..., dict[str, Any]],
+    make_response: Callable[..., Response],
+) -> None:
+    """Ratings stored before patterns existed, or on another questionnaire
+    version, are not compared (their answers are not aligned with the new one's)."""
+    from survey.integrity import device_key
+
+    kiosk = {"X-Kiosk-Id": "kiosk-burst-0002"}
+    with app.test_request_context(headers=kiosk):
+        device = device_key()
+    at = utcnow() - timedelta(minutes=1)
+    make_response(centre, ANSWERED, submitted_at=at, device_key=device)  # no pattern
+    other = make_response(centre, ANSWERED, submitted_at=at, device_key=device,
+                          answer_pattern="444444")
+    with app.app_context():
+        db.session.execute(sa.update(Response).where(Response.id == other.id)
+                           .values(questionnaire_version=2))
+        db.session.commit()
+    payload = submit_payload("THU", answers=ANSWERED, submitted_at=at.isoformat())
+    assert client.post(RESPONSES, json=payload, headers=kiosk).status_code == 201
+    with app.app_context():
+        stored = db.session.scalar(sa.select(Response).where(
+            Response.submission_id == uuid.UUID(payload["submission_id"])))
+        assert stored is not None
+        assert (stored.answer_pattern, stored.integrity_flag) == ("444444", None)
+
+
 def _kill_pooled_connections(app: Flask) -> None:
     """Terminate, from outside, every connection the app's pools hold (a database restart)."""
     with app.app_context():
