@@ -31,9 +31,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote
 
 import sqlalchemy as sa
+from scratch import add_centres, execute, scratch_schema  # bench/scratch.py
 
 from survey.ops import THREADS, default_workers
 
@@ -195,53 +195,30 @@ ANALYZE answer;
 """
 
 
-def prepare(database: str, schema: str, centres: int, history: int) -> tuple[str, int]:
-    """A fresh schema with the tables, ``centres`` centres and ``history``
-    earlier ratings; return the app's URL and the last earlier rating's id."""
+def prepare(url: str, centres: int, history: int) -> int:
+    """Tables, ``centres`` centres and ``history`` earlier ratings in the
+    database at ``url``; return the last earlier rating's id."""
     from survey import create_app
     from survey.database import dispose_engines
     from survey.extensions import db
 
-    admin = sa.create_engine(database.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    url = f"{database}?options={quote(f'-csearch_path={schema}')}"
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
     with app.app_context():
-        db.create_all()
-        db.session.execute(sa.text(
-            "INSERT INTO admin_unit (code, name, kind) VALUES ('B', 'Bench', 'commune')"))
-        for n in range(centres):
-            db.session.execute(sa.text(
-                "INSERT INTO centre (code, name, unit_id, questionnaire_id, "
-                "questionnaire_version, active) VALUES (:c, :c, 1, 'kiosk-quick', 1, true)"),
-                {"c": f"B{n:03d}"})
+        add_centres([f"B{n:03d}" for n in range(centres)])
         for statement in filter(str.strip, _HISTORY.split(";")):
             db.session.execute(sa.text(statement.replace("%%", "%")),
                                {"centres": centres, "rows": history})
         db.session.commit()
         last = db.session.scalar(sa.text("SELECT coalesce(max(id), 0) FROM response"))
         dispose_engines()
-    return url, last
+    return int(last)
 
 
 def stored_ids(database: str, schema: str, after: int) -> list[str]:
     """The submission ids stored during the run (after the earlier ratings)."""
-    engine = sa.create_engine(database.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.connect() as connection:
-        rows = connection.execute(sa.text(
-            f'SELECT submission_id FROM "{schema}".response WHERE id > :after'  # noqa: S608
-        ), {"after": after}).scalars().all()
-    engine.dispose()
+    rows = execute(database, f'SELECT submission_id FROM "{schema}".response '  # noqa: S608
+                   "WHERE id > :after", after=after).scalars().all()
     return [str(r) for r in rows]
-
-
-def drop(database: str, schema: str) -> None:
-    engine = sa.create_engine(database.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as connection:
-        connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    engine.dispose()
 
 
 def _cpu_seconds(pid: int) -> float | None:
@@ -269,14 +246,9 @@ def _group_pids(group: int) -> list[int]:
 
 def _backend_pids(database: str) -> list[int]:
     """The PostgreSQL backends serving the bench's database, except this query's."""
-    engine = sa.create_engine(database.replace("postgresql://", "postgresql+psycopg://", 1),
-                              poolclass=sa.pool.NullPool)
-    with engine.connect() as connection:
-        pids = connection.execute(sa.text(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'")).scalars().all()
-    engine.dispose()
-    return list(pids)
+    return list(execute(
+        database, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND backend_type = 'client backend'").scalars().all())
 
 
 class CpuMeter:
@@ -321,8 +293,12 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
-    schema = f"bench_{secrets.token_hex(4)}"
-    url, history_last_id = prepare(args.database, schema, args.centres, args.history)
+    with scratch_schema(args.database, "bench", keep=args.keep) as (schema, url):
+        return await _run(args, schema, url)
+
+
+async def _run(args: argparse.Namespace, schema: str, url: str) -> dict[str, object]:
+    history_last_id = prepare(url, args.centres, args.history)
     stats = Stats()
     server = start_server(url, args.port, args.workers, args.threads, args.access_log)
     try:
@@ -360,8 +336,6 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
     stored = stored_ids(args.database, schema, history_last_id)
-    if not args.keep:
-        drop(args.database, schema)
     generated = stats.generated
     warm = started + args.warmup  # statistics leave out the workers' first seconds
     latencies = sorted(latency for sent, latency in stats.latencies if sent >= warm)

@@ -20,7 +20,6 @@ import io
 import json
 import os
 import pstats
-import secrets
 import tempfile
 import time
 import uuid
@@ -28,16 +27,11 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-import sqlalchemy as sa
+from scratch import add_centres, scratch_schema  # bench/scratch.py
 from sqlalchemy import event
 
 ITEMS = ("q_access", "q_procedure", "q_staff", "q_result", "q_feedback")
-
-
-def _pg(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
 def _payload(n: int) -> dict[str, Any]:
@@ -50,109 +44,94 @@ def _payload(n: int) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    if not args.database.startswith("postgresql"):
+        return _run(args, args.database, postgresql=False)
+    with scratch_schema(args.database, "bench_submit") as (_schema, url):
+        return _run(args, url, postgresql=True)
+
+
+def _run(args: argparse.Namespace, url: str, *, postgresql: bool) -> dict[str, Any]:
     from survey import create_app
     from survey.database import dispose_engines
     from survey.extensions import db
 
-    schema = None
-    if args.database.startswith("postgresql"):
-        schema = f"bench_submit_{secrets.token_hex(4)}"
-        admin = sa.create_engine(_pg(args.database))
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        url = f"{args.database}?options={quote(f'-csearch_path={schema}')}"
-    else:
-        url = args.database
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
     trips: Counter[str] = Counter()
-    try:
-        with app.app_context():
-            db.create_all()
-            db.session.execute(sa.text(
-                "INSERT INTO admin_unit (code, name, kind) VALUES ('B', 'Bench', 'commune')"))
-            db.session.execute(sa.text(
-                "INSERT INTO centre (code, name, unit_id, questionnaire_id, "
-                "questionnaire_version, active) VALUES ('B000', 'B000', 1, 'kiosk-quick', 1, "
-                "true)"))
-            db.session.commit()
-            engine = db.engine
+    with app.app_context():
+        add_centres(["B000"])
+        engine = db.engine
 
-        @event.listens_for(engine, "begin")
-        def _begin(_connection: Any) -> None:
-            trips["begin"] += 1
+    @event.listens_for(engine, "begin")
+    def _begin(_connection: Any) -> None:
+        trips["begin"] += 1
 
-        @event.listens_for(engine, "commit")
-        def _commit(_connection: Any) -> None:
-            trips["commit"] += 1
+    @event.listens_for(engine, "commit")
+    def _commit(_connection: Any) -> None:
+        trips["commit"] += 1
 
-        @event.listens_for(engine, "rollback")
-        def _rollback(_connection: Any) -> None:
-            trips["rollback"] += 1
+    @event.listens_for(engine, "rollback")
+    def _rollback(_connection: Any) -> None:
+        trips["rollback"] += 1
 
-        @event.listens_for(engine, "before_cursor_execute")
-        def _statement(_c: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-            trips[statement.split(None, 1)[0].upper()] += 1
+    @event.listens_for(engine, "before_cursor_execute")
+    def _statement(_c: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        trips[statement.split(None, 1)[0].upper()] += 1
 
-        if schema:  # the submit path sends its one statement with psycopg itself
-            import psycopg
+    if postgresql:  # the submit path sends its one statement with psycopg itself
+        import psycopg
 
-            execute = psycopg.Connection.execute
+        execute = psycopg.Connection.execute
 
-            def counted(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
-                trips[str(query).split(None, 1)[0].upper()] += 1
-                return execute(self, query, *args, **kwargs)
+        def counted(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+            trips[str(query).split(None, 1)[0].upper()] += 1
+            return execute(self, query, *args, **kwargs)
 
-            psycopg.Connection.execute = counted  # type: ignore[method-assign]
+        psycopg.Connection.execute = counted  # type: ignore[method-assign]
 
-        client = app.test_client()
-        headers = {"X-Kiosk-Id": "bench-kiosk-0001"}
-        payloads = [_payload(n) for n in range(args.count)]
-        for payload in payloads[:20]:  # warm-up: pools, caches, first imports
-            assert client.post("/api/v1/responses", json=payload, headers=headers
-                               ).status_code == 201
-        trips.clear()
-        profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU time
-        started, cpu_started = time.perf_counter(), time.process_time()
-        if profiler:
-            profiler.enable()
-        for payload in payloads[20:]:
-            status = client.post("/api/v1/responses", json=payload, headers=headers).status_code
-            assert status == 201, status
-        if profiler:
-            profiler.disable()
-        new_ms = (time.perf_counter() - started) * 1000 / (args.count - 20)
-        new_cpu_ms = (time.process_time() - cpu_started) * 1000 / (args.count - 20)
-        new_trips = dict(trips)
-        trips.clear()
-        started = time.perf_counter()
-        for payload in payloads[20:]:
-            status = client.post("/api/v1/responses", json=payload, headers=headers).status_code
-            assert status == 200, status
-        repeat_ms = (time.perf_counter() - started) * 1000 / (args.count - 20)
-        repeat_trips = dict(trips)
-        n = args.count - 20
-        result: dict[str, Any] = {
-            "database": "postgresql" if schema else "sqlite", "ratings": n,
-            "new_ms_per_rating": round(new_ms, 2),
-            # CPU of this (the app's) process alone: Flask, SQLAlchemy, psycopg.
-            "new_app_cpu_ms_per_rating": round(new_cpu_ms, 2),
-            "new_round_trips_per_rating": round(sum(new_trips.values()) / n, 2),
-            "new_round_trips": {k: round(v / n, 2) for k, v in sorted(new_trips.items())},
-            "repeat_ms_per_rating": round(repeat_ms, 2),
-            "repeat_round_trips_per_rating": round(sum(repeat_trips.values()) / n, 2),
-            "repeat_round_trips": {k: round(v / n, 2) for k, v in sorted(repeat_trips.items())},
-        }
-        if profiler:
-            out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
-            result["profile"] = out.getvalue()
-        with app.app_context():
-            dispose_engines()
-    finally:
-        if schema:
-            with admin.begin() as connection:
-                connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
+    client = app.test_client()
+    headers = {"X-Kiosk-Id": "bench-kiosk-0001"}
+    payloads = [_payload(n) for n in range(args.count)]
+    for payload in payloads[:20]:  # warm-up: pools, caches, first imports
+        assert client.post("/api/v1/responses", json=payload, headers=headers
+                           ).status_code == 201
+    trips.clear()
+    profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU time
+    started, cpu_started = time.perf_counter(), time.process_time()
+    if profiler:
+        profiler.enable()
+    for payload in payloads[20:]:
+        status = client.post("/api/v1/responses", json=payload, headers=headers).status_code
+        assert status == 201, status
+    if profiler:
+        profiler.disable()
+    new_ms = (time.perf_counter() - started) * 1000 / (args.count - 20)
+    new_cpu_ms = (time.process_time() - cpu_started) * 1000 / (args.count - 20)
+    new_trips = dict(trips)
+    trips.clear()
+    started = time.perf_counter()
+    for payload in payloads[20:]:
+        status = client.post("/api/v1/responses", json=payload, headers=headers).status_code
+        assert status == 200, status
+    repeat_ms = (time.perf_counter() - started) * 1000 / (args.count - 20)
+    repeat_trips = dict(trips)
+    n = args.count - 20
+    result: dict[str, Any] = {
+        "database": "postgresql" if postgresql else "sqlite", "ratings": n,
+        "new_ms_per_rating": round(new_ms, 2),
+        # CPU of this (the app's) process alone: Flask, SQLAlchemy, psycopg.
+        "new_app_cpu_ms_per_rating": round(new_cpu_ms, 2),
+        "new_round_trips_per_rating": round(sum(new_trips.values()) / n, 2),
+        "new_round_trips": {k: round(v / n, 2) for k, v in sorted(new_trips.items())},
+        "repeat_ms_per_rating": round(repeat_ms, 2),
+        "repeat_round_trips_per_rating": round(sum(repeat_trips.values()) / n, 2),
+        "repeat_round_trips": {k: round(v / n, 2) for k, v in sorted(repeat_trips.items())},
+    }
+    if profiler:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
+        result["profile"] = out.getvalue()
+    with app.app_context():
+        dispose_engines()
     return result
 
 

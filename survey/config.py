@@ -78,6 +78,14 @@ REDIS_TIMEOUTS: dict[str, float] = {"socket_connect_timeout": 0.5, "socket_timeo
 _REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://")
 
 
+def sqlalchemy_url(url: str) -> str:
+    """The URL with psycopg 3 as the PostgreSQL driver (the maintained one);
+    accepts the plain ``postgresql://`` URL people write."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
 class ConfigError(RuntimeError):
     """A required setting is missing or malformed."""
 
@@ -108,9 +116,7 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     if str(config["RATELIMIT_STORAGE_URI"]).startswith(_REDIS_SCHEMES):
         config["RATELIMIT_STORAGE_OPTIONS"] = {**REDIS_TIMEOUTS,
                                                **config["RATELIMIT_STORAGE_OPTIONS"]}
-    if config["DATABASE_URL"].startswith("postgresql://"):
-        # psycopg 3 is the maintained driver; accept the plain URL people write.
-        config["DATABASE_URL"] = "postgresql+psycopg://" + config["DATABASE_URL"][13:]
+    config["DATABASE_URL"] = sqlalchemy_url(config["DATABASE_URL"])
     return config
 
 

@@ -2,22 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import sys
 from typing import Any
-
-
-def when_ready(_server: Any) -> None:
-    """After the master loaded the app (``--preload``), before any worker forks:
-    move every object loaded so far (Flask, SQLAlchemy, numpy, scipy, the
-    questionnaires, the catalogs) out of the garbage collector's reach. A
-    worker's full collections then walk only what it allocated itself, not
-    the whole preloaded heap — those walks were pauses in every request in
-    flight — and its pages stay shared with the master (copy-on-write)."""
-    gc.collect()
-    gc.freeze()
-
-
 
 #: Seconds a worker thread may hold the GIL before another thread gets it
 #: (Python's default is 0.005). A kiosk request needs well under a

@@ -387,6 +387,9 @@ SELECT id FROM new
 """
 
 
+_POSTGRESQL_STORED_ID = "SELECT id FROM response WHERE submission_id = %(submission_id)s"
+
+
 def _row(submission: Submission, device: str | None) -> dict[str, Any]:
     return {
         "submission_id": submission.submission_id,
@@ -418,11 +421,6 @@ def _postgresql_parameters(submission: Submission) -> dict[str, Any]:
     return row
 
 
-def _store_postgresql(connection: Connection, submission: Submission) -> int | None:
-    return connection.exec_driver_sql(_POSTGRESQL_STORE,
-                                      _postgresql_parameters(submission)).scalar()
-
-
 def _store_sqlite(connection: Connection, submission: Submission) -> int | None:
     insert_response, insert_answers = _sqlite_statements()
     answers = submission.answers
@@ -440,18 +438,20 @@ def _store_sqlite(connection: Connection, submission: Submission) -> int | None:
     return new_id
 
 
-def _store_on(connection: Connection, submission: Submission) -> tuple[Stored, bool]:
-    if connection.dialect.name == "postgresql":
-        new_id = _store_postgresql(connection, submission)
-    else:
-        new_id = _store_sqlite(connection, submission)
-    if new_id is None:
-        existing = connection.execute(
-            _STORED_ID, {"submission_id": submission.submission_id}).scalar()
-        if existing is None:  # cannot happen: the conflicting row is committed
-            raise RuntimeError(f"submission {submission.submission_id} neither new nor stored")
-        return Stored(existing, submission.submission_id), False
-    return Stored(new_id, submission.submission_id), True
+def _stored(submission_id: uuid.UUID, existing: Any) -> tuple[Stored, bool]:
+    """The answer to a repeated submission: the row stored before."""
+    if existing is None:  # cannot happen: the conflicting row is committed
+        raise RuntimeError(f"submission {submission_id} neither new nor stored")
+    return Stored(existing[0], submission_id), False
+
+
+def _store_postgresql(driver: Any, submission_id: uuid.UUID, parameters: dict[str, Any]
+                      ) -> tuple[Stored, bool]:
+    """The one statement on a psycopg connection (the session's or the submit pool's)."""
+    new = driver.execute(_POSTGRESQL_STORE, parameters).fetchone()
+    if new is not None:
+        return Stored(new[0], submission_id), True
+    return _stored(submission_id, driver.execute(_POSTGRESQL_STORED_ID, parameters).fetchone())
 
 
 def store(submission: Submission) -> tuple[Stored, bool]:
@@ -464,10 +464,15 @@ def store(submission: Submission) -> tuple[Stored, bool]:
     costs one statement on PostgreSQL (burst check, response and answers
     together) and three on SQLite.
     """
-    return _store_on(db.session.connection(), submission)
-
-
-_POSTGRESQL_STORED_ID = "SELECT id FROM response WHERE submission_id = %(submission_id)s"
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        return _store_postgresql(connection.connection.driver_connection,
+                                 submission.submission_id, _postgresql_parameters(submission))
+    new_id = _store_sqlite(connection, submission)
+    if new_id is not None:
+        return Stored(new_id, submission.submission_id), True
+    return _stored(submission.submission_id, connection.execute(
+        _STORED_ID, {"submission_id": submission.submission_id}).first())
 
 
 def save(submission: Submission) -> tuple[Stored, bool]:
@@ -499,12 +504,9 @@ class _Disconnected(Exception):
 def _save_postgresql(submission_id: uuid.UUID, parameters: dict[str, Any]
                      ) -> tuple[Stored, bool]:
     pooled = submit_engine().raw_connection()  # in autocommit mode
+    driver = pooled.driver_connection
     try:
-        driver = pooled.driver_connection
-        new = driver.execute(_POSTGRESQL_STORE, parameters).fetchone()
-        if new is not None:
-            return Stored(new[0], submission_id), True
-        existing = driver.execute(_POSTGRESQL_STORED_ID, parameters).fetchone()
+        return _store_postgresql(driver, submission_id, parameters)
     except Exception as exc:
         pooled.invalidate()  # broken or in an unknown state: not back into the pool
         if driver.broken:
@@ -512,6 +514,3 @@ def _save_postgresql(submission_id: uuid.UUID, parameters: dict[str, Any]
         raise
     finally:
         pooled.close()
-    if existing is None:  # cannot happen: the conflicting row is committed
-        raise RuntimeError(f"submission {submission_id} neither new nor stored")
-    return Stored(existing[0], submission_id), False

@@ -43,6 +43,7 @@ from flask import Flask, current_app, has_app_context
 from flask.testing import FlaskCliRunner
 
 from survey import create_app, registry
+from survey.config import sqlalchemy_url
 from survey.database import dispose_engines
 from survey.extensions import db
 from survey.models import AdminUnit, Answer, Centre, Response, utcnow
@@ -67,15 +68,10 @@ class Database:
         return self.schema is not None
 
 
-def _sqlalchemy_url(url: str) -> str:
-    return "postgresql+psycopg://" + url.removeprefix("postgresql://") if url.startswith(
-        "postgresql://") else url
-
-
 def _pg_schema_database(url: str, prefix: str) -> tuple[Database, sa.Engine]:
     """Create a fresh schema; return the database using it and an admin engine."""
     schema = f"{prefix}_{secrets.token_hex(6)}"
-    admin = sa.create_engine(_sqlalchemy_url(url))
+    admin = sa.create_engine(sqlalchemy_url(url))
     with admin.begin() as connection:
         connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     options = {"connect_args": {"options": f"-csearch_path={schema}"}}
