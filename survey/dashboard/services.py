@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 from flask import current_app
-from scipy import stats
+from scipy import special
 from sqlalchemy import delete, insert
 
 from scoring.estimates import Estimate, Estimates, IndexNode
@@ -558,7 +558,9 @@ def one_sided_drop(recent: Estimate, baseline: Estimate) -> tuple[float, float]:
     if not (np.isfinite(difference) and se > 0):
         return difference, float("nan")
     df = max(recent.n + baseline.n - 1, 1)
-    return difference, float(stats.t.cdf(difference / se, df))
+    # Student t CDF; scipy.special.stdtr spares the processes' start the
+    # import of scipy.stats (≈ 0.3 s of each restart).
+    return difference, float(special.stdtr(df, difference / se))
 
 
 
