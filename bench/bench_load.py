@@ -288,6 +288,19 @@ def _rating_latencies(ratings: list[tuple[float, float]],
             "rating_max_ms_with_outage": round(every[-1] * 1000 if every else 0.0, 1)}
 
 
+def slowest_seconds(ratings: list[tuple[float, float]], clock_offset: float,
+                    count: int = 3) -> list[dict[str, object]]:
+    """The wall-clock seconds whose due ratings waited longest (p99), to match
+    a stall with the server's or PostgreSQL's log (checkpoints, autovacuum)."""
+    by_second: dict[int, list[float]] = {}
+    for due, done in ratings:
+        by_second.setdefault(int(due + clock_offset), []).append(done - due)
+    worst = sorted(by_second.items(), key=lambda item: -percentile(item[1], 0.99))[:count]
+    return [{"at": datetime.fromtimestamp(second, UTC).strftime("%H:%M:%S"),
+             "ratings": len(waits), "p99_ms": round(percentile(waits, 0.99) * 1000, 1)}
+            for second, waits in worst]
+
+
 def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=1000)[int(q * 1000) - 1] if len(values) > 1 else 0.0
 
@@ -360,6 +373,8 @@ async def _run(args: argparse.Namespace, schema: str, url: str) -> dict[str, obj
         # ... and one rating, from when it was due until acknowledged (retries
         # included), for the ratings not caught by the outage and for all.
         **_rating_latencies([r for r in stats.ratings if r[0] >= warm], outage_window),
+        "slowest_seconds_utc": slowest_seconds(
+            [r for r in stats.ratings if r[0] >= warm], time.time() - time.monotonic()),
         "retries": stats.retries,
         # The load generator's own CPU (one process): it must not be the bottleneck.
         "client_cpu_percent": round(100 * client_cpu / elapsed, 1),
