@@ -84,12 +84,19 @@ def _pct(value: float) -> str:
     return _decimal(value * 100, 1)
 
 
+@bp.app_template_filter("points")
+def _points(value: float) -> float:
+    """A change as shown: percentage points to one decimal (-0.0004 is 0.0, not -0.0)."""
+    return round(value * 100, 1) + 0.0
+
+
 @bp.app_template_filter("signed_pct")
 def _signed_pct(value: float) -> str:
     if value is None or not math.isfinite(value):
         return "–"
-    sign = "+" if value > 0 else ("−" if value < 0 else "±")
-    return sign + _decimal(abs(value) * 100, 1)
+    points = _points(value)
+    sign = "+" if points > 0 else ("−" if points < 0 else "±")
+    return sign + _decimal(abs(points), 1)
 
 
 @bp.app_template_filter("number")

@@ -207,3 +207,16 @@ def test_chart_has_text_alternatives_and_no_inline_style(
     assert "<script>" not in page
     table = page.split('class="chart-table"')[1].split("</table>")[0]
     assert table.count("<tr>") == 1 + 90
+
+
+@pytest.mark.parametrize(("change", "shown", "direction"), [
+    (-0.0004, "±0,0", ""),  # rounds to 0.0 points: neither red nor "−0,0"
+    (0.0004, "±0,0", ""),
+    (-0.0006, "−0,1", "down"),  # Vietnamese decimal comma
+    (0.0251, "+2,5", "up"),
+])
+def test_a_change_is_coloured_and_signed_as_it_is_shown(
+        app: Flask, change: float, shown: str, direction: str) -> None:
+    with app.test_request_context("/?lang=vi"):
+        macro = app.jinja_env.get_template("dashboard/_macros.html").module.change
+        assert str(macro(change, True)) == f'<span class="change {direction}">{shown}</span>'
