@@ -155,6 +155,7 @@ class Submission:
 
 
 def _parse_time(value: Any, name: str, errors: list[FieldError]) -> datetime | None:
+    """An ISO 8601 time with its UTC offset, in UTC."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -169,15 +170,47 @@ def _parse_time(value: Any, name: str, errors: list[FieldError]) -> datetime | N
         errors.append(FieldError(name, _("The time must include its UTC offset.")))
         return None
     try:
-        parsed = parsed.astimezone(UTC)
+        return parsed.astimezone(UTC)
     except OverflowError:  # e.g. 0001-01-01T00:00+00:01 is before year 1 in UTC
         errors.append(FieldError(name, _("The time is not plausible.")))
         return None
+
+
+def _device_times(payload: Mapping[str, Any], errors: list[FieldError]
+                  ) -> tuple[datetime | None, datetime]:
+    """``started_at`` and ``submitted_at`` on the server's clock.
+
+    A kiosk's clock may be wrong by hours or years (no network time, a flat
+    clock battery), and a rating may wait in its offline queue for days. A
+    client that also sends ``sent_at``, its own clock when it sent this
+    request, has its times moved by (server now - sent_at): what counts is
+    how long before sending the rating was made, which a wrong but running
+    clock measures correctly. Without ``sent_at`` the times are taken as they
+    are. Either way they must then lie between ``MAX_AGE`` ago and
+    ``CLOCK_SKEW`` ahead.
+    """
     now = utcnow()
-    if parsed > now + CLOCK_SKEW or parsed < now - MAX_AGE:
-        errors.append(FieldError(name, _("The time is not plausible.")))
-        return None
-    return parsed
+    started_at = _parse_time(payload.get("started_at"), "started_at", errors)
+    submitted_at = _parse_time(payload.get("submitted_at"), "submitted_at", errors)
+    sent_at = _parse_time(payload.get("sent_at"), "sent_at", errors)
+    if sent_at is not None and submitted_at is not None:
+        if submitted_at > sent_at:
+            errors.append(FieldError("submitted_at", _("The submission is after it was sent.")))
+            return None, now
+        try:
+            shift = now - sent_at
+            submitted_at += shift
+            started_at = started_at + shift if started_at is not None else None
+        except OverflowError:
+            errors.append(FieldError("sent_at", _("The time is not plausible.")))
+            return None, now
+    implausible = [name for name, value in (("started_at", started_at),
+                                            ("submitted_at", submitted_at))
+                   if value is not None and not now - MAX_AGE <= value <= now + CLOCK_SKEW]
+    errors.extend(FieldError(name, _("The time is not plausible.")) for name in implausible)
+    if implausible:
+        return None, now
+    return started_at, submitted_at or now
 
 
 def validate(payload: Mapping[str, Any], *, languages: frozenset[str]) -> Submission:
@@ -186,7 +219,7 @@ def validate(payload: Mapping[str, Any], *, languages: frozenset[str]) -> Submis
 
     errors: list[FieldError] = []
     known = {"submission_id", "centre", "questionnaire", "version", "language", "channel",
-             "started_at", "submitted_at", "answers", "demographics", "comment"}
+             "started_at", "submitted_at", "sent_at", "answers", "demographics", "comment"}
     for name in sorted(set(payload) - known):
         errors.append(FieldError(name, _("Unknown field.")))
 
@@ -231,8 +264,7 @@ def validate(payload: Mapping[str, Any], *, languages: frozenset[str]) -> Submis
         errors.append(FieldError("channel", _("Must be one of: %(choices)s.",
                                               choices=", ".join(CHANNELS))))
 
-    started_at = _parse_time(payload.get("started_at"), "started_at", errors)
-    submitted_at = _parse_time(payload.get("submitted_at"), "submitted_at", errors) or utcnow()
+    started_at, submitted_at = _device_times(payload, errors)
     if started_at and started_at > submitted_at:
         errors.append(FieldError("started_at", _("The start is after the submission.")))
 

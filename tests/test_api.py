@@ -86,6 +86,30 @@ def test_valid_submission_is_stored_with_everything(
         assert {a.item_code: a.value for a in stored.answers} == payload["answers"]
 
 
+@pytest.mark.parametrize(("clock_error", "waited"), [
+    (timedelta(days=-3 * 365), timedelta(days=2)),  # flat clock battery, two days offline
+    (timedelta(hours=5), timedelta(0)),  # clock hours ahead, sent at once
+    (timedelta(0), timedelta(minutes=30)),  # right clock, half an hour offline
+])
+def test_sent_at_moves_a_wrong_kiosk_clock_onto_the_servers(
+    app: Flask, client: Any, centre: Any, submit_payload: Callable[..., dict[str, Any]],
+    clock_error: timedelta, waited: timedelta,
+) -> None:
+    device_now = utcnow() + clock_error
+    submitted = device_now - waited
+    payload = submit_payload(
+        "THU", started_at=(submitted - timedelta(seconds=40)).isoformat(),
+        submitted_at=submitted.isoformat(), sent_at=device_now.isoformat())
+    answer = client.post(RESPONSES, json=payload)
+    assert answer.status_code == 201, answer.get_json()
+    with app.app_context():
+        stored = db.session.get(Response, answer.get_json()["id"])
+        assert stored is not None
+        expected = utcnow() - waited
+        assert abs(stored.submitted_at - expected) < timedelta(seconds=5)
+        assert stored.submitted_at - stored.started_at == timedelta(seconds=40)
+
+
 def test_resubmission_is_idempotent(
     app: Flask, client: Any, centre: Any, submit_payload: Callable[..., dict[str, Any]],
     row_counts: Callable[[], dict[str, int]],
@@ -151,6 +175,15 @@ BAD_PAYLOADS: dict[str, tuple[dict[str, Any], str]] = {
     "timestamp as a number": ({"started_at": 1767225600}, "started_at"),
     "naive timestamp": ({"started_at": "2026-01-05T08:30:00"}, "started_at"),
     "timestamp in the future": ({"submitted_at": "2999-01-01T00:00:00+07:00"}, "submitted_at"),
+    "malformed sent_at": ({"sent_at": "now"}, "sent_at"),
+    "submitted after it was sent": ({"submitted_at": "2026-01-05T08:30:00+07:00",
+                                     "sent_at": "2026-01-05T08:29:00+07:00"}, "submitted_at"),
+    "older than 60 days by the sending clock": (
+        {"submitted_at": "2020-01-01T00:00:00+00:00", "sent_at": "2020-03-15T00:00:00+00:00"},
+        "submitted_at"),
+    "a move past the year 9999": (
+        {"started_at": "9000-01-01T00:00:00+00:00", "submitted_at": "0001-01-01T00:00:00+00:00",
+         "sent_at": "0001-01-01T00:00:00+00:00"}, "sent_at"),
     "oversized comment": ({"comment": "ư" * 1001}, "comment"),
     "comment not text": ({"comment": ["a"]}, "comment"),
     "questionnaire the centre does not use": (

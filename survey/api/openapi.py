@@ -60,6 +60,10 @@ def _submission_schema(centre_codes: list[str]) -> dict[str, Any]:
             "channel": {"type": "string", "enum": list(CHANNELS)},
             "started_at": timestamp,
             "submitted_at": timestamp,
+            "sent_at": {**timestamp, "description": (
+                "The client's clock when it sent this request. started_at and submitted_at "
+                "are moved by the difference to the server's clock, so a kiosk whose clock "
+                "is wrong, or whose rating waited offline, still gets the right times.")},
             "answers": {"type": "object", "minProperties": 1,
                         "properties": {code: rating for code in rating_codes},
                         "additionalProperties": False},

@@ -134,10 +134,14 @@
   }
 
   function send(entry) {
+    // sent_at: this device's clock now; the server moves the rating's times by
+    // its own clock's difference, so a kiosk whose clock is wrong still dates
+    // its ratings right, however long they waited in the queue.
+    var body = Object.assign({}, entry.payload, { sent_at: new Date().toISOString() });
     return fetch(manifest.submit, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-Kiosk-Id": stored("hailong-kiosk-id", uuid4) },
-      body: JSON.stringify(entry.payload),
+      body: JSON.stringify(body),
       credentials: "omit"
     }).then(function (response) {
       if (response.status === 200 || response.status === 201) {

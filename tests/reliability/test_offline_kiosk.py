@@ -4,6 +4,7 @@ down survive a reload and arrive exactly once when it is back."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from survey.extensions import db
-from survey.models import Response
+from survey.models import Response, utcnow
 
 pytestmark = pytest.mark.browser
 
@@ -80,3 +81,48 @@ def test_ratings_given_offline_arrive_exactly_once(
             "SELECT r.submission_id, MIN(a.value), MAX(a.value) FROM response r "
             "JOIN answer a ON a.response_id = r.id GROUP BY r.submission_id")).all()
     assert sorted((v[1], v[2]) for v in values) == [(1, 1), (3, 3), (5, 5)]
+
+
+#: Runs before the page's own scripts: this tab's clock three years behind
+#: (a tablet whose clock battery went flat and that never got network time).
+CLOCK_THREE_YEARS_BEHIND = """
+(function () {
+  var RealDate = Date, offset = -3 * 365 * 24 * 3600 * 1000;
+  function WrongDate() {
+    var args = Array.prototype.slice.call(arguments);
+    if (!(this instanceof WrongDate)) { return new RealDate(RealDate.now() + offset).toString(); }
+    return args.length ? new (Function.prototype.bind.apply(RealDate, [null].concat(args)))()
+                       : new RealDate(RealDate.now() + offset);
+  }
+  WrongDate.now = function () { return RealDate.now() + offset; };
+  WrongDate.UTC = RealDate.UTC;
+  WrongDate.parse = RealDate.parse;
+  WrongDate.prototype = RealDate.prototype;
+  window.Date = WrongDate;
+})();
+"""
+
+
+def test_a_kiosk_with_a_wrong_clock_dates_its_rating_by_the_servers(
+    app: Flask, make_centre: Callable[..., Any], restartable_server: Any, chromium: Any,
+    wait_for: Callable[..., Any],
+) -> None:
+    make_centre("THU")
+    chromium.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
+                             {"source": CLOCK_THREE_YEARS_BEHIND})
+    form_url = f"{restartable_server.url}/kiosk/THU/vi"
+    chromium.get(form_url)
+    assert chromium.execute_script("return new Date().getFullYear()") <= utcnow().year - 2
+    wait_for(chromium, lambda d: d.find_element("id", SYNC_STATE)
+             .get_attribute("data-offline-ready") == "yes")
+
+    sent = _rate(chromium, 4)
+    wait_for(chromium, lambda d: d.current_url.endswith("/thanks"))
+    chromium.get(form_url)
+    wait_for(chromium, lambda d: d.find_element("id", SYNC_STATE)
+             .get_attribute("data-queued") == "0", timeout=40)
+
+    with app.app_context():
+        stored = db.session.scalars(sa.select(Response)).all()
+        assert [str(r.submission_id) for r in stored] == [sent]
+        assert abs(stored[0].submitted_at - utcnow()) < timedelta(minutes=1)
