@@ -272,6 +272,8 @@ class KioskHeartbeat(db.Model):
     last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Ratings waiting in the kiosk's queue at its last heartbeat.
     queued: Mapped[int] = mapped_column(Integer, default=0)
+    #: Ratings the server refused (a definitive 4xx), kept on the kiosk.
+    rejected: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     centre: Mapped[Centre] = relationship()
 

@@ -1,4 +1,5 @@
-"""``POST /api/v1/heartbeats``: a kiosk says it is alive and how many ratings it holds."""
+"""``POST /api/v1/heartbeats``: a kiosk says it is alive, how many ratings it
+still holds, and how many the server refused (kept on the device)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..extensions import db, limiter
-from ..models import Centre
+from ..models import Centre, utcnow
 from ..sync.services import record_heartbeat
 from .routes import JsonResponse, _error, bp
 
@@ -43,19 +44,29 @@ def heartbeat() -> JsonResponse:
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         return _error(_("The body must be a JSON object."), 400)
+    known = {"kiosk", "centre", "queued", "rejected", "last_sync_at", "sent_at"}
     errors = [{"field": name, "message": _("Unknown field.")}
-              for name in sorted(set(payload) - {"kiosk", "centre", "queued", "last_sync_at"})]
+              for name in sorted(set(payload) - known)]
     kiosk_id = _kiosk_id(payload.get("kiosk"))
     if kiosk_id is None:
         errors.append({"field": "kiosk", "message": _("Must be the kiosk's id.")})
     queued = payload.get("queued")
-    if not isinstance(queued, int) or isinstance(queued, bool) or not 0 <= queued <= MAX_QUEUED:
-        errors.append({"field": "queued", "message": _("Must be a whole number.")})
-    last_sync = payload.get("last_sync_at")
-    last_sync_at = _time(last_sync)
-    if last_sync is not None and last_sync_at is None:
-        errors.append({"field": "last_sync_at",
-                       "message": _("Must be an ISO 8601 date and time.")})
+    rejected = payload.get("rejected", 0)
+    for name, count in (("queued", queued), ("rejected", rejected)):
+        if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_QUEUED:
+            errors.append({"field": name, "message": _("Must be a whole number.")})
+    times = {}
+    for name in ("last_sync_at", "sent_at"):
+        times[name] = _time(payload.get(name))
+        if payload.get(name) is not None and times[name] is None:
+            errors.append({"field": name, "message": _("Must be an ISO 8601 date and time.")})
+    last_sync_at, sent_at = times["last_sync_at"], times["sent_at"]
+    if last_sync_at is not None and sent_at is not None:
+        # The kiosk's clock may be wrong: its last sync was (sent_at - last_sync_at) ago.
+        try:
+            last_sync_at += utcnow() - sent_at
+        except OverflowError:
+            errors.append({"field": "sent_at", "message": _("The time is not plausible.")})
     code = payload.get("centre")
     centre = (db.session.scalar(select(Centre).where(Centre.code == code, Centre.active))
               if isinstance(code, str) else None)
@@ -63,6 +74,6 @@ def heartbeat() -> JsonResponse:
         errors.append({"field": "centre", "message": _("Unknown service centre.")})
     if errors or kiosk_id is None or centre is None:
         return _error(_("The heartbeat is not valid; nothing was stored."), 400, errors)
-    record_heartbeat(kiosk_id, centre, queued, last_sync_at)
+    record_heartbeat(kiosk_id, centre, queued, last_sync_at, rejected=rejected)
     db.session.commit()
     return "", 204

@@ -157,8 +157,14 @@ def openapi_document() -> dict[str, Any]:
                     "centre": {"type": "string", "enum": centre_codes} if centre_codes
                     else {"type": "string"},
                     "queued": {"type": "integer", "minimum": 0, "maximum": MAX_QUEUED},
+                    "rejected": {"type": "integer", "minimum": 0, "maximum": MAX_QUEUED,
+                                 "description": "Ratings the server refused, kept on the "
+                                                "kiosk for staff to look at."},
                     "last_sync_at": {"type": "string", "format": "date-time",
                                      "nullable": True},
+                    "sent_at": {"type": "string", "format": "date-time", "nullable": True,
+                                "description": "The kiosk's clock when it sent this; "
+                                               "last_sync_at is moved onto the server's."},
                 },
             },
             "Error": {"type": "object", "required": ["error", "details"], "properties": {

@@ -113,15 +113,21 @@
 
   function heartbeat(count) {
     if (!manifest) { return Promise.resolve(); }
-    var body = {
-      kiosk: stored("hailong-kiosk-id", uuid4),
-      centre: manifest.centre,
-      queued: count,
-      last_sync_at: stored("hailong-last-sync")
-    };
-    return fetch(manifest.heartbeat, {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body), credentials: "omit"
+    return transact(["rejected"], "readonly", function (tx) {
+      return tx.objectStore("rejected").count();
+    }).then(function (rejected) {
+      return fetch(manifest.heartbeat, {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+          kiosk: stored("hailong-kiosk-id", uuid4),
+          centre: manifest.centre,
+          queued: count,
+          rejected: rejected,
+          last_sync_at: stored("hailong-last-sync"),
+          sent_at: new Date().toISOString()
+        }),
+        credentials: "omit"
+      });
     }).catch(function () { return null; });
   }
 

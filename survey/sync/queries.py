@@ -22,6 +22,7 @@ class KioskStatus:
     last_seen: datetime
     last_sync_at: datetime | None
     queued: int
+    rejected: int
     online: bool
 
     @property
@@ -41,6 +42,7 @@ def kiosk_status(centre_ids: Iterable[int], *, now: datetime | None = None
     return [
         KioskStatus(kiosk_id=row.kiosk_id, centre_id=row.centre_id, last_seen=row.last_seen,
                     last_sync_at=row.last_sync_at, queued=row.queued,
+                    rejected=row.rejected,
                     online=now - row.last_seen <= SILENT_AFTER)
         for row in rows
     ]

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from survey.extensions import db
-from survey.models import Response, utcnow
+from survey.models import Centre, KioskHeartbeat, Response, utcnow
 
 pytestmark = pytest.mark.browser
 
@@ -126,3 +126,35 @@ def test_a_kiosk_with_a_wrong_clock_dates_its_rating_by_the_servers(
         stored = db.session.scalars(sa.select(Response)).all()
         assert [str(r.submission_id) for r in stored] == [sent]
         assert abs(stored[0].submitted_at - utcnow()) < timedelta(minutes=1)
+
+
+def test_a_refused_rating_stays_on_the_kiosk_and_staff_see_it(
+    app: Flask, make_centre: Callable[..., Any], restartable_server: Any, chromium: Any,
+    wait_for: Callable[..., Any],
+) -> None:
+    make_centre("THU")
+    form_url = f"{restartable_server.url}/kiosk/THU/vi"
+    chromium.get(form_url)
+    wait_for(chromium, lambda d: d.find_element("id", SYNC_STATE)
+             .get_attribute("data-offline-ready") == "yes")
+    with app.app_context():  # the centre moves to another questionnaire meanwhile
+        db.session.execute(sa.update(Centre).where(Centre.code == "THU").values(
+            questionnaire_id="sipas-service"))
+        db.session.commit()
+
+    _rate(chromium, 4)  # the form still shows kiosk-quick: a definitive 400
+    wait_for(chromium, lambda d: d.current_url.endswith("/thanks"))
+
+    def reported() -> KioskHeartbeat | None:
+        with app.app_context():
+            return db.session.scalar(sa.select(KioskHeartbeat).where(KioskHeartbeat.rejected > 0))
+
+    beat = wait_for(chromium, lambda _d: reported(), timeout=40)
+    assert (beat.rejected, beat.queued) == (1, 0)
+    assert _stored_ids(app) == []
+    assert chromium.execute_async_script("""
+        var done = arguments[arguments.length - 1];
+        indexedDB.open("hailong-kiosk").onsuccess = function (event) {
+          var store = event.target.result.transaction("rejected").objectStore("rejected");
+          store.count().onsuccess = function (c) { done(c.target.result); };
+        };""") == 1

@@ -69,6 +69,23 @@ def test_heartbeat_is_stored_and_updated(
         assert status.short_id == "k-012345"
 
 
+def test_heartbeat_reports_refused_ratings_and_corrects_a_wrong_clock(
+    app: Flask, client: Any, make_centre: Callable[..., Any],
+) -> None:
+    centre = make_centre("THU")
+    device_now = utcnow() - timedelta(days=3 * 365)  # clock battery flat
+    body = {"kiosk": "k-0123456789", "centre": "THU", "queued": 0, "rejected": 2,
+            "last_sync_at": (device_now - timedelta(minutes=10)).isoformat(),
+            "sent_at": device_now.isoformat()}
+    assert client.post("/api/v1/heartbeats", json=body).status_code == 204
+    with app.app_context():
+        [status] = kiosk_status([centre.id])
+        assert status.rejected == 2
+        assert status.last_sync_at is not None
+        assert abs(status.last_sync_at - (utcnow() - timedelta(minutes=10))) < timedelta(
+            seconds=5)
+
+
 def test_invalid_heartbeat_stores_nothing(
     app: Flask, client: Any, make_centre: Callable[..., Any],
     row_counts: Callable[[], dict[str, int]],
@@ -81,6 +98,9 @@ def test_invalid_heartbeat_stores_nothing(
                  {"kiosk": "k-0123456789", "centre": "THU", "queued": True},
                  {"kiosk": "k-0123456789", "centre": "THU", "queued": 1, "ip": "1.2.3.4"},
                  {"kiosk": "k-0123456789", "centre": "THU", "queued": 1, "last_sync_at": "x"},
+                 {"kiosk": "k-0123456789", "centre": "THU", "queued": 1, "rejected": -2},
+                 {"kiosk": "k-0123456789", "centre": "THU", "queued": 1, "rejected": "3"},
+                 {"kiosk": "k-0123456789", "centre": "THU", "queued": 1, "sent_at": "now"},
                  ["not", "an", "object"]):
         response = client.post("/api/v1/heartbeats", json=body)
         assert response.status_code == 400, body
@@ -94,7 +114,8 @@ def test_kiosk_status_partial_escapes_and_marks_silent_kiosks(
     centre = make_centre("THU")
     with app.app_context():
         db.session.add(KioskHeartbeat(kiosk_id="<b>kiosk</b>-1", centre_id=centre.id,
-                                      last_seen=utcnow() - timedelta(hours=2), queued=7))
+                                      last_seen=utcnow() - timedelta(hours=2), queued=7,
+                                      rejected=2))
         db.session.commit()
         with app.test_request_context("/"):
             html = render_template("sync/_kiosk_status.html",
@@ -102,3 +123,4 @@ def test_kiosk_status_partial_escapes_and_marks_silent_kiosks(
     assert "&lt;b&gt;kio" in html
     assert 'class="silent"' in html
     assert "<td>7</td>" in html
+    assert '<td class="attention">2</td>' in html
