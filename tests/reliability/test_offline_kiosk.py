@@ -35,6 +35,16 @@ def _rate(driver: Any, value: int) -> str:
     return submission_id
 
 
+def _open_kiosk(driver: Any, server: Any, wait_for: Callable[..., Any]) -> str:
+    """Open centre THU's Vietnamese form and wait until its offline shell is
+    cached; return the form's address."""
+    form_url = f"{server.url}/kiosk/THU/vi"
+    driver.get(form_url)
+    wait_for(driver, lambda d: d.find_element("id", SYNC_STATE)
+             .get_attribute("data-offline-ready") == "yes")
+    return form_url
+
+
 def _stored_ids(app: Flask) -> list[str]:
     with app.app_context():
         return [str(s) for s in db.session.scalars(sa.select(Response.submission_id))]
@@ -45,10 +55,7 @@ def test_ratings_given_offline_arrive_exactly_once(
     wait_for: Callable[..., Any],
 ) -> None:
     make_centre("THU")
-    form_url = f"{restartable_server.url}/kiosk/THU/vi"
-    chromium.get(form_url)
-    wait_for(chromium, lambda d: d.find_element("id", SYNC_STATE)
-             .get_attribute("data-offline-ready") == "yes")
+    form_url = _open_kiosk(chromium, restartable_server, wait_for)
 
     restartable_server.stop()
     _offline(chromium, True)
@@ -110,11 +117,8 @@ def test_a_kiosk_with_a_wrong_clock_dates_its_rating_by_the_servers(
     make_centre("THU")
     chromium.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
                              {"source": CLOCK_THREE_YEARS_BEHIND})
-    form_url = f"{restartable_server.url}/kiosk/THU/vi"
-    chromium.get(form_url)
+    form_url = _open_kiosk(chromium, restartable_server, wait_for)
     assert chromium.execute_script("return new Date().getFullYear()") <= utcnow().year - 2
-    wait_for(chromium, lambda d: d.find_element("id", SYNC_STATE)
-             .get_attribute("data-offline-ready") == "yes")
 
     sent = _rate(chromium, 4)
     wait_for(chromium, lambda d: d.current_url.endswith("/thanks"))
@@ -133,10 +137,7 @@ def test_a_refused_rating_stays_on_the_kiosk_and_staff_see_it(
     wait_for: Callable[..., Any],
 ) -> None:
     make_centre("THU")
-    form_url = f"{restartable_server.url}/kiosk/THU/vi"
-    chromium.get(form_url)
-    wait_for(chromium, lambda d: d.find_element("id", SYNC_STATE)
-             .get_attribute("data-offline-ready") == "yes")
+    _open_kiosk(chromium, restartable_server, wait_for)
     with app.app_context():  # the centre moves to another questionnaire meanwhile
         db.session.execute(sa.update(Centre).where(Centre.code == "THU").values(
             questionnaire_id="sipas-service"))
