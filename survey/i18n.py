@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import io
 import tomllib
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog, Message
@@ -243,3 +245,44 @@ class HailongDomain(Domain):
         if not has_app_context():
             return NullTranslations()
         return current_language().translations
+
+
+# --- Vietnamese alphabetical order -------------------------------------------------
+
+#: Marks that make a letter of their own, in the alphabet's order:
+#: a < ă < â, e < ê, o < ô < ơ, u < ư, and d < đ (đ does not decompose).
+_LETTER_MARKS = {"\u0306": 1, "\u0302": 2, "\u031b": 3}
+#: Tones, in dictionary order after the level tone: huyền, hỏi, ngã, sắc, nặng.
+_TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
+
+NameKey = tuple[tuple[tuple[str, int], ...], tuple[int, ...], str]
+
+
+class _HasName(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+_Named = TypeVar("_Named", bound=_HasName)
+
+
+def vietnamese_key(text: str) -> NameKey:
+    """Sort key for Vietnamese names: letters first (Đoàn before Thử, Ân
+    after An and Ăn), then tones, then the text itself. Codepoint order (and
+    an SQLite or C-collated ``ORDER BY``) puts every Đ after Z."""
+    letters: list[tuple[str, int]] = []
+    tones: list[int] = []
+    for char in unicodedata.normalize("NFD", text.casefold()):
+        if char in _LETTER_MARKS and letters:
+            letters[-1] = (letters[-1][0], _LETTER_MARKS[char])
+        elif char in _TONES and tones:
+            tones[-1] = _TONES[char]
+        elif not unicodedata.combining(char):
+            letters.append(("d", 4) if char == "đ" else (char, 0))
+            tones.append(0)
+    return tuple(letters), tuple(tones), text
+
+
+def by_name(rows: Iterable[_Named]) -> list[_Named]:
+    """``rows`` (centres, administrative units…) in Vietnamese order of ``.name``."""
+    return sorted(rows, key=lambda row: vietnamese_key(row.name))

@@ -498,3 +498,18 @@ def test_init_starts_a_catalog_for_a_language_cldr_does_not_know(tmp_path: Path)
     assert language.name == "Tày"
     assert language.format_locale == "vi"
     assert language.kiosk_coverage == 0.0
+
+
+def test_vietnamese_alphabetical_order() -> None:
+    from survey.i18n import vietnamese_key
+
+    shuffled = ["Zen", "Ưu", "Thử Nghiệm", "bạ", "Ơn", "Ân Thi", "Đoàn Kết", "bá", "Ôn",
+                "Uy", "Ba", "An", "Dao", "bã", "On", "Ăn", "Bả", "bà"]
+    assert sorted(shuffled, key=vietnamese_key) == [
+        "An", "Ăn", "Ân Thi",  # a < ă < â
+        "Ba", "bà", "Bả", "bã", "bá", "bạ",  # tones after letters: ngang huyền hỏi ngã sắc nặng
+        "Dao", "Đoàn Kết",  # d < đ
+        "On", "Ôn", "Ơn", "Thử Nghiệm", "Uy", "Ưu", "Zen"]
+    # NFD input (as some keyboards send it) sorts like its NFC form.
+    assert vietnamese_key(unicodedata.normalize("NFD", "Đoàn Kết"))[:2] == \
+        vietnamese_key("Đoàn Kết")[:2]

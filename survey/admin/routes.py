@@ -24,6 +24,7 @@ from wtforms import SelectChoice
 
 from .. import registry
 from ..extensions import db, limiter
+from ..i18n import by_name
 from ..integrity import decide_exclusion
 from ..models import AdminUnit, Centre, Response, User
 from ..sync.queries import kiosk_status
@@ -89,7 +90,7 @@ def users() -> str:
 
 def _user_form(user: User | None) -> UserForm:
     form = UserForm(obj=user) if user is not None and request.method == "GET" else UserForm()
-    centres = db.session.scalars(select(Centre).order_by(Centre.name)).all()
+    centres = by_name(db.session.scalars(select(Centre)))
     form.centres.choices = [SelectChoice(c.id, f"{c.name} ({c.code})") for c in centres]
     if user is not None and request.method == "GET":
         form.centres.data = [c.id for c in user.centres]
@@ -141,14 +142,14 @@ def user_edit(user_id: int) -> str | WerkzeugResponse:
 @bp.get("/centres")
 @roles_required("admin")
 def centres() -> str:
-    rows = db.session.scalars(select(Centre).order_by(Centre.name)).all()
+    rows = by_name(db.session.scalars(select(Centre)))
     return render_template("admin/centres.html", centres=rows)
 
 
 def _centre_form(centre: Centre | None) -> CentreForm:
     form = CentreForm(obj=centre) if centre is not None and request.method == "GET" \
         else CentreForm()
-    units = db.session.scalars(select(AdminUnit).order_by(AdminUnit.name)).all()
+    units = by_name(db.session.scalars(select(AdminUnit)))
     form.unit.choices = [SelectChoice(u.id, u.name) for u in units]
     form.questionnaire.choices = [
         SelectChoice(f"{q.id}@{q.version}", f"{_(q.title)} ({q.id} v{q.version})")
@@ -218,5 +219,7 @@ def kiosks() -> str:
     """When each kiosk last synced and how many ratings it still holds."""
     visible = (db.session.scalars(select(Centre).where(Centre.active)).all()
                if sees_province(current_user) else current_user.centres)
-    names = {c.id: c for c in visible}
-    return render_template("admin/kiosks.html", kiosks=kiosk_status(names), centres=names)
+    kiosks = kiosk_status(c.id for c in visible)
+    groups = [(centre, mine) for centre in by_name(visible)
+              if (mine := [k for k in kiosks if k.centre_id == centre.id])]
+    return render_template("admin/kiosks.html", groups=groups)

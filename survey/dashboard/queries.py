@@ -21,6 +21,7 @@ from flask import current_app
 from sqlalchemy import Select, func, select
 
 from ..extensions import db
+from ..i18n import by_name
 from ..models import AdminUnit, Centre, DayMoments, Response, User
 from ..ratings import epoch_seconds, load_ratings
 
@@ -209,19 +210,18 @@ def latest_comments(centre_id: int, limit: int = 20) -> list[tuple[datetime, str
 
 def visible_centres(user: User, unit_id: int | None = None) -> list[Centre]:
     """Active centres the user may see, by name (optionally of one administrative unit)."""
-    stmt = select(Centre).where(Centre.active).order_by(Centre.name)
+    stmt = select(Centre).where(Centre.active)
     if user.role == "manager":
         stmt = stmt.where(Centre.id.in_([c.id for c in user.centres]))
     if unit_id is not None:
         stmt = stmt.where((Centre.unit_id == unit_id) | Centre.unit_id.in_(
             select(AdminUnit.id).where(AdminUnit.parent_id == unit_id)))
-    return list(db.session.scalars(stmt))
+    return by_name(db.session.scalars(stmt))
 
 
 def units_with_centres() -> list[AdminUnit]:
-    return list(db.session.scalars(
-        select(AdminUnit).where(AdminUnit.id.in_(select(Centre.unit_id)))
-        .order_by(AdminUnit.name)))
+    return by_name(db.session.scalars(
+        select(AdminUnit).where(AdminUnit.id.in_(select(Centre.unit_id)))))
 
 
 def centre_by_code(code: str) -> Centre | None:
@@ -229,4 +229,4 @@ def centre_by_code(code: str) -> Centre | None:
 
 
 def active_centres() -> list[Centre]:
-    return list(db.session.scalars(select(Centre).where(Centre.active).order_by(Centre.name)))
+    return by_name(db.session.scalars(select(Centre).where(Centre.active)))

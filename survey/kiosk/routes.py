@@ -26,7 +26,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from .. import registry
 from ..extensions import db, limiter
-from ..i18n import languages
+from ..i18n import by_name, languages
 from ..models import Centre, utcnow
 from ..questionnaires import Questionnaire
 from ..submissions import FieldError, SubmissionInvalid, save, validate
@@ -71,7 +71,7 @@ def _expired(_error: CSRFError) -> WerkzeugResponse:
 
 @bp.get("/")
 def centres() -> str:
-    rows = db.session.scalars(select(Centre).where(Centre.active).order_by(Centre.name)).all()
+    rows = by_name(db.session.scalars(select(Centre).where(Centre.active)))
     return render_template("kiosk/centres.html", centres=rows)
 
 

@@ -75,3 +75,24 @@ def test_manager_sees_the_kiosks_of_own_centres_only(
     page = login("quanly").get("/staff/kiosks").get_data(as_text=True)
     assert "aaaaaaaa" in page
     assert "bbbbbbbb" not in page
+
+
+def test_analyst_sees_every_centres_kiosks_by_centre_name(
+        app: Flask, make_centre: Callable[..., Any], make_user: Callable[..., int],
+        login: Callable[..., Any]) -> None:
+    alpha = make_centre("ALPHA", name="Bộ phận một cửa xã Thử Nghiệm")
+    beta = make_centre("BETA", name="Bộ phận một cửa xã Đoàn Kết")
+    with app.app_context():
+        db.session.add_all([
+            KioskHeartbeat(kiosk_id="aaaaaaaa-0001", centre_id=alpha.id, queued=3),
+            KioskHeartbeat(kiosk_id="bbbbbbbb-0002", centre_id=beta.id, queued=0, rejected=4),
+        ])
+        db.session.commit()
+    make_user("sonoivu", "analyst")
+    answer = login("sonoivu").get("/staff/kiosks")
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    # Vietnamese order: Đ right after D, long before T (codepoint order has it after Z).
+    assert page.index("Đoàn Kết") < page.index("bbbbbbbb") < page.index("Thử Nghiệm") \
+        < page.index("aaaaaaaa")
+    assert '<td class="attention">4</td>' in page
