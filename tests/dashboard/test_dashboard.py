@@ -78,6 +78,10 @@ def test_elements_weakest_first_with_change_and_distribution(
     assert names[0] == "Thủ tục hành chính"  # procedure: half the answers are 1
     assert "−50.0" in table  # 100 % satisfied before, 50 % now
     assert "Answers 1 to 5 and no answer: 20, 0, 0, 0, 20, 0" in table
+    # The overall question closes the table on its own, not as the last element's item.
+    rows = re.findall(r'<tr class="([a-z]+)-row">', table)
+    assert rows[-1] == "overall"
+    assert rows.count("overall") == 1
 
 
 def test_comments_newest_first_masked_and_escaped(
