@@ -154,7 +154,7 @@ class Submission:
     comment: str | None = None
 
 
-def _parse_time(value: Any, name: str, errors: list[FieldError]) -> datetime | None:
+def parse_time(value: Any, name: str, errors: list[FieldError]) -> datetime | None:
     """An ISO 8601 time with its UTC offset, in UTC."""
     if value is None:
         return None
@@ -176,34 +176,41 @@ def _parse_time(value: Any, name: str, errors: list[FieldError]) -> datetime | N
         return None
 
 
+def on_server_clock(sent_at: datetime | None, *times: datetime | None
+                    ) -> tuple[datetime | None, ...]:
+    """``times`` read on a client's clock, moved onto the server's by
+    (server now - ``sent_at``, the client's clock when it sent them): how long
+    before sending each was, which a wrong but running clock measures
+    correctly. Unchanged without ``sent_at``. OverflowError if a moved time
+    leaves the calendar (years 1-9999)."""
+    if sent_at is None:
+        return times
+    shift = utcnow() - sent_at
+    return tuple(None if time is None else time + shift for time in times)
+
+
 def _device_times(payload: Mapping[str, Any], errors: list[FieldError]
                   ) -> tuple[datetime | None, datetime]:
     """``started_at`` and ``submitted_at`` on the server's clock.
 
     A kiosk's clock may be wrong by hours or years (no network time, a flat
-    clock battery), and a rating may wait in its offline queue for days. A
-    client that also sends ``sent_at``, its own clock when it sent this
-    request, has its times moved by (server now - sent_at): what counts is
-    how long before sending the rating was made, which a wrong but running
-    clock measures correctly. Without ``sent_at`` the times are taken as they
-    are. Either way they must then lie between ``MAX_AGE`` ago and
-    ``CLOCK_SKEW`` ahead.
+    clock battery), and a rating may wait in its offline queue for days: a
+    client that also sends ``sent_at`` has them moved by
+    :func:`on_server_clock`. Either way they must then lie between
+    ``MAX_AGE`` ago and ``CLOCK_SKEW`` ahead.
     """
     now = utcnow()
-    started_at = _parse_time(payload.get("started_at"), "started_at", errors)
-    submitted_at = _parse_time(payload.get("submitted_at"), "submitted_at", errors)
-    sent_at = _parse_time(payload.get("sent_at"), "sent_at", errors)
-    if sent_at is not None and submitted_at is not None:
-        if submitted_at > sent_at:
-            errors.append(FieldError("submitted_at", _("The submission is after it was sent.")))
-            return None, now
-        try:
-            shift = now - sent_at
-            submitted_at += shift
-            started_at = started_at + shift if started_at is not None else None
-        except OverflowError:
-            errors.append(FieldError("sent_at", _("The time is not plausible.")))
-            return None, now
+    started_at = parse_time(payload.get("started_at"), "started_at", errors)
+    submitted_at = parse_time(payload.get("submitted_at"), "submitted_at", errors)
+    sent_at = parse_time(payload.get("sent_at"), "sent_at", errors)
+    if sent_at is not None and submitted_at is not None and submitted_at > sent_at:
+        errors.append(FieldError("submitted_at", _("The submission is after it was sent.")))
+        return None, now
+    try:
+        started_at, submitted_at = on_server_clock(sent_at, started_at, submitted_at)
+    except OverflowError:
+        errors.append(FieldError("sent_at", _("The time is not plausible.")))
+        return None, now
     implausible = [name for name, value in (("started_at", started_at),
                                             ("submitted_at", submitted_at))
                    if value is not None and not now - MAX_AGE <= value <= now + CLOCK_SKEW]

@@ -3,7 +3,6 @@ still holds, and how many the server refused (kept on the device)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import request
@@ -11,7 +10,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..extensions import db, limiter
-from ..models import Centre, utcnow
+from ..models import Centre
+from ..submissions import FieldError, on_server_clock, parse_time
 from ..sync.services import record_heartbeat
 from .routes import JsonResponse, _error, bp
 
@@ -26,16 +26,6 @@ def _kiosk_id(value: Any) -> str | None:
     ):
         return value
     return None
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-        return parsed.astimezone(UTC) if parsed.tzinfo else None
-    except (ValueError, OverflowError):  # OverflowError: before year 1 once in UTC
-        return None
 
 
 @bp.post("/heartbeats")
@@ -55,18 +45,14 @@ def heartbeat() -> JsonResponse:
     for name, count in (("queued", queued), ("rejected", rejected)):
         if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_QUEUED:
             errors.append({"field": name, "message": _("Must be a whole number.")})
-    times = {}
-    for name in ("last_sync_at", "sent_at"):
-        times[name] = _time(payload.get(name))
-        if payload.get(name) is not None and times[name] is None:
-            errors.append({"field": name, "message": _("Must be an ISO 8601 date and time.")})
-    last_sync_at, sent_at = times["last_sync_at"], times["sent_at"]
-    if last_sync_at is not None and sent_at is not None:
-        # The kiosk's clock may be wrong: its last sync was (sent_at - last_sync_at) ago.
-        try:
-            last_sync_at += utcnow() - sent_at
-        except OverflowError:
-            errors.append({"field": "sent_at", "message": _("The time is not plausible.")})
+    time_errors: list[FieldError] = []
+    last_sync_at = parse_time(payload.get("last_sync_at"), "last_sync_at", time_errors)
+    sent_at = parse_time(payload.get("sent_at"), "sent_at", time_errors)
+    try:  # the kiosk's clock may be wrong: its last sync was (sent_at - last_sync_at) ago
+        (last_sync_at,) = on_server_clock(sent_at, last_sync_at)
+    except OverflowError:
+        time_errors.append(FieldError("sent_at", _("The time is not plausible.")))
+    errors += [error.as_dict() for error in time_errors]
     code = payload.get("centre")
     centre = (db.session.scalar(select(Centre).where(Centre.code == code, Centre.active))
               if isinstance(code, str) else None)
